@@ -3,8 +3,8 @@
 // Endpoints (DEFAULT follows the latest version; custom endpoints are pinned). It also owns
 // identifiers, ARNs and the validation rules of AGENTCORE-WIRE.md §3.2.
 //
-// catalog has no I/O: persistence is internal/store, preparation is internal/image, and the
-// orchestration of create/update/delete lives in Service (service.go).
+// catalog has no I/O: persistence is internal/store, preparation is internal/image, and
+// create/update/delete orchestration is internal/control.
 package catalog
 
 import "time"

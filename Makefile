@@ -1,0 +1,44 @@
+# Berth — make targets. `make help` lists them.
+GO        ?= go
+BIN       ?= bin/berth
+LINT      ?= $(shell command -v golangci-lint 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/golangci-lint)
+LINT_VERSION := v2.15.0
+PKGS      := ./...
+
+.PHONY: help build test test-short lint lint-install fmt vet check fuzz clean
+
+help: ## show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+build: ## build bin/berth (static, CGO disabled)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/berth
+
+test: ## run every test with the race detector
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+test-short: ## run the fast tests only
+	$(GO) test -short -count=1 $(PKGS)
+
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+fmt: ## gofmt every file in place
+	gofmt -w $$(git ls-files '*.go')
+
+lint-install: ## install the pinned golangci-lint if it is missing
+	@test -x $(LINT) && $(LINT) version 2>/dev/null | grep -q $(patsubst v%,%,$(LINT_VERSION)) || \
+		GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(LINT_VERSION)
+
+lint: lint-install ## gofmt check, go vet and golangci-lint
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(LINT) run $(PKGS)
+
+fuzz: ## run each fuzz target for 20s
+	$(GO) test -run=NONE -fuzz=FuzzParseARN -fuzztime=20s ./internal/catalog
+	$(GO) test -run=NONE -fuzz=FuzzVerify -fuzztime=20s ./internal/auth
+
+check: lint test ## everything CI runs: lint then the full test suite
+
+clean: ## remove build output
+	rm -rf bin

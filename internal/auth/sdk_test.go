@@ -1,0 +1,138 @@
+package auth
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcore"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
+	"github.com/aws/smithy-go"
+)
+
+// newAgentCoreServer serves a minimal AgentCore surface behind SigV4: ListAgentRuntimes
+// answers an empty list and InvokeAgentRuntime echoes the payload. Auth failures are written
+// in the restJson1 error format (X-Amzn-ErrorType plus __type and message).
+func newAgentCoreServer(t *testing.T, v Authenticator) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /runtimes/{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"agentRuntimes":[]}`)
+	})
+	mux.HandleFunc("POST /runtimes/{arn}/invocations", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("arn") != "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/a-0123456789" {
+			http.Error(w, "wrong arn "+r.PathValue("arn"), http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", r.Header.Get("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"))
+		_, _ = io.Copy(w, r.Body)
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out, _, err := v.Authenticate(r)
+		if err != nil {
+			var ae *Error
+			if !errors.As(err, &ae) {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-Amzn-ErrorType", ae.ErrorType())
+			w.WriteHeader(ae.HTTPStatus())
+			_ = json.NewEncoder(w).Encode(map[string]string{"__type": ae.ErrorType(), "message": ae.Message})
+			return
+		}
+		defer func() { _ = out.Body.Close() }()
+		mux.ServeHTTP(w, out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func controlClient(url, id, secretKey string) *bedrockagentcorecontrol.Client {
+	return bedrockagentcorecontrol.New(bedrockagentcorecontrol.Options{
+		Region:           testRegion,
+		BaseEndpoint:     aws.String(url),
+		Credentials:      credentials.NewStaticCredentialsProvider(id, secretKey, ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+func TestSigV4_Authenticate_AWSSDKControlPlane(t *testing.T) {
+	srv := newAgentCoreServer(t, newTestVerifier(t, func(o *SigV4Options) { o.Now = time.Now }))
+
+	out, err := controlClient(srv.URL, testKeyID, testSecret).ListAgentRuntimes(t.Context(), &bedrockagentcorecontrol.ListAgentRuntimesInput{})
+	if err != nil {
+		t.Fatalf("ListAgentRuntimes with the right key: %v", err)
+	}
+	if len(out.AgentRuntimes) != 0 {
+		t.Errorf("AgentRuntimes = %v, want empty", out.AgentRuntimes)
+	}
+
+	tests := []struct {
+		name, id, secret, wantType string
+	}{
+		{"wrong secret", testKeyID, "not-the-secret", "InvalidSignatureException"},
+		{"unknown key", "AKIAUNKNOWNEXAMPLE00", testSecret, "UnrecognizedClientException"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := controlClient(srv.URL, tt.id, tt.secret).ListAgentRuntimes(t.Context(), &bedrockagentcorecontrol.ListAgentRuntimesInput{})
+			var apiErr smithy.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v, want an API error", err)
+			}
+			if apiErr.ErrorCode() != tt.wantType {
+				t.Errorf("error code = %q, want %q", apiErr.ErrorCode(), tt.wantType)
+			}
+			var re interface{ HTTPStatusCode() int }
+			if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
+				t.Errorf("status = %v, want 403", err)
+			}
+		})
+	}
+}
+
+func TestSigV4_Authenticate_AWSSDKDataPlaneLargePayload(t *testing.T) {
+	spool := t.TempDir()
+	srv := newAgentCoreServer(t, newTestVerifier(t, func(o *SigV4Options) {
+		o.Now = time.Now
+		o.SpoolDir = spool
+	}))
+	client := bedrockagentcore.New(bedrockagentcore.Options{
+		Region:           testRegion,
+		BaseEndpoint:     aws.String(srv.URL),
+		Credentials:      credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
+		RetryMaxAttempts: 1,
+	})
+	payload := randomBytes(3 << 20)
+	out, err := client.InvokeAgentRuntime(t.Context(), &bedrockagentcore.InvokeAgentRuntimeInput{
+		AgentRuntimeArn:  aws.String("arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/a-0123456789"),
+		Qualifier:        aws.String("DEFAULT"),
+		RuntimeSessionId: aws.String("7b9d2c1e-0000-4000-8000-000000000001-abc"),
+		ContentType:      aws.String("application/octet-stream"),
+		Payload:          payload,
+	})
+	if err != nil {
+		t.Fatalf("InvokeAgentRuntime: %v", err)
+	}
+	got, err := io.ReadAll(out.Response)
+	if cerr := out.Response.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(payload) || !bytes.Equal(got, payload) {
+		t.Fatalf("echoed %d bytes differing from the %d-byte payload", len(got), len(payload))
+	}
+}

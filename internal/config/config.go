@@ -1,0 +1,102 @@
+// Package config is Berth's server configuration: a versioned YAML file (optional), every key
+// of which also has an environment variable and a command-line flag. Precedence, lowest to
+// highest: defaults, file, environment, flags. Validate reports every problem at once.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// CurrentVersion is the config file format version this build writes and reads.
+const CurrentVersion = 1
+
+// Config is the server configuration.
+type Config struct {
+	Version   int       `yaml:"version"`
+	Listen    string    `yaml:"listen"`    // host:port of the single listener serving both planes
+	DataDir   string    `yaml:"dataDir"`   // database, objects, registry, caches, credentials
+	Region    string    `yaml:"region"`    // appears in every ARN and SigV4 credential scope
+	AccountID string    `yaml:"accountId"` // twelve digits, appears in every ARN
+	PublicURL string    `yaml:"publicUrl"` // how clients reach the server (default http://{listen})
+	Log       Log       `yaml:"log"`
+	Artifacts Artifacts `yaml:"artifacts"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Artifacts configures where artifacts come from and how they are prepared.
+type Artifacts struct {
+	PrepareWorkers     int           `yaml:"prepareWorkers"`
+	PrepareTimeout     time.Duration `yaml:"prepareTimeout"`
+	MaxZipBytes        int64         `yaml:"maxZipBytes"`
+	MaxUnzippedBytes   int64         `yaml:"maxUnzippedBytes"`
+	InsecureRegistries []string      `yaml:"insecureRegistries"` // hosts reached over plain HTTP
+	ExternalS3         ExternalS3    `yaml:"externalS3"`
+}
+
+// ExternalS3 optionally resolves code buckets against an S3-compatible endpoint instead of
+// the built-in object store.
+type ExternalS3 struct {
+	Endpoint        string   `yaml:"endpoint"`
+	Region          string   `yaml:"region"`
+	AccessKeyID     string   `yaml:"accessKeyId"`
+	SecretAccessKey string   `yaml:"secretAccessKey"`
+	PathStyle       bool     `yaml:"pathStyle"`
+	Buckets         []string `yaml:"buckets"` // empty: every bucket resolves externally
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Version:   CurrentVersion,
+		Listen:    "127.0.0.1:8787",
+		DataDir:   DefaultDataDir(),
+		Region:    "us-east-1",
+		AccountID: "000000000000",
+		Log:       Log{Level: "info", Format: "text"},
+		Artifacts: Artifacts{
+			PrepareWorkers:   2,
+			PrepareTimeout:   10 * time.Minute,
+			MaxZipBytes:      250 << 20,
+			MaxUnzippedBytes: 750 << 20,
+		},
+	}
+}
+
+// DefaultDataDir is /var/lib/berth for root, else $XDG_DATA_HOME/berth or
+// ~/.local/share/berth.
+func DefaultDataDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/berth"
+	}
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "berth")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "berth")
+	}
+	return "berth-data"
+}
+
+// BaseURL returns the URL clients use to reach the server.
+func (c Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	return "http://" + c.Listen
+}
+
+// CredentialsPath is where the admin credentials are written.
+func (c Config) CredentialsPath() string { return filepath.Join(c.DataDir, "credentials") }
+
+// String renders a one-line summary for logs (no secrets).
+func (c Config) String() string {
+	return fmt.Sprintf("listen=%s data-dir=%s region=%s account=%s", c.Listen, c.DataDir, c.Region, c.AccountID)
+}

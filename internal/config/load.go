@@ -1,0 +1,108 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Load reads the optional file at path (strictly: unknown keys are errors), then applies
+// environment variables looked up with getenv. Flags are applied by the caller with
+// Setting.Set for the flags the user changed, followed by Validate.
+func Load(path string, getenv func(string) string) (Config, error) {
+	c := Default()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("read config: %w", err)
+		}
+		if err := Parse(raw, &c); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	for _, s := range Settings() {
+		if v := getenv(s.Env); v != "" {
+			if err := s.Set(&c, v); err != nil {
+				return Config{}, fmt.Errorf("environment %s: %w", s.Env, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+// Parse decodes a config file over c, migrating older versions.
+func Parse(raw []byte, c *Config) error {
+	var head struct {
+		Version int `yaml:"version"`
+	}
+	if err := yaml.Unmarshal(raw, &head); err != nil {
+		return fmt.Errorf("parse: %w", err)
+	}
+	switch head.Version {
+	case 0:
+		return errors.New("missing 'version: 1' at the top of the file")
+	case CurrentVersion:
+	default:
+		return fmt.Errorf("version %d is not supported by this build (it reads version %d)", head.Version, CurrentVersion)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw), yaml.Strict())
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("parse: %w", err)
+	}
+	return nil
+}
+
+var (
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// Validate reports every problem in c at once.
+func (c Config) Validate() error {
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen: %q is not host:port", c.Listen)
+	}
+	if c.DataDir == "" {
+		bad("dataDir: must be set")
+	}
+	if !regionPattern.MatchString(c.Region) {
+		bad("region: %q does not look like an AWS region (e.g. us-east-1)", c.Region)
+	}
+	if !accountPattern.MatchString(c.AccountID) {
+		bad("accountId: %q must be twelve digits", c.AccountID)
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		bad("publicUrl: %q must start with http:// or https://", c.PublicURL)
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level: %q must be debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format: %q must be text or json", c.Log.Format)
+	}
+	if c.Artifacts.PrepareWorkers < 1 {
+		bad("artifacts.prepareWorkers: must be at least 1")
+	}
+	if c.Artifacts.PrepareTimeout <= 0 {
+		bad("artifacts.prepareTimeout: must be positive")
+	}
+	if c.Artifacts.MaxZipBytes <= 0 || c.Artifacts.MaxUnzippedBytes <= 0 {
+		bad("artifacts.maxZipBytes and maxUnzippedBytes: must be positive")
+	}
+	if e := c.Artifacts.ExternalS3; e.Endpoint != "" && !strings.HasPrefix(e.Endpoint, "http") {
+		bad("artifacts.externalS3.endpoint: %q must be an http(s) URL", e.Endpoint)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Setting is one configuration key with its file path, environment variable and flag.
+type Setting struct {
+	Key   string // dotted YAML path, e.g. "artifacts.prepareTimeout"
+	Env   string // BERTH_…
+	Flag  string // --…
+	Usage string
+	get   func(*Config) string
+	set   func(*Config, string) error
+}
+
+// Get renders the current value.
+func (s Setting) Get(c *Config) string { return s.get(c) }
+
+// Set parses and stores v.
+func (s Setting) Set(c *Config, v string) error {
+	if err := s.set(c, v); err != nil {
+		return fmt.Errorf("%s: %w", s.Key, err)
+	}
+	return nil
+}
+
+func str(p func(*Config) *string) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return *p(c) }, func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func integer(p func(*Config) *int) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return strconv.Itoa(*p(c)) }, func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", v)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+func bytesize(p func(*Config) *int64) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return strconv.FormatInt(*p(c), 10) }, func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a byte count", v)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+func duration(p func(*Config) *time.Duration) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return p(c).String() }, func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (like 90s or 10m)", v)
+		}
+		*p(c) = d
+		return nil
+	}
+}
+
+func boolean(p func(*Config) *bool) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return strconv.FormatBool(*p(c)) }, func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*p(c) = b
+		return nil
+	}
+}
+
+func list(p func(*Config) *[]string) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return strings.Join(*p(c), ",") }, func(c *Config, v string) error {
+		*p(c) = nil
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				*p(c) = append(*p(c), s)
+			}
+		}
+		return nil
+	}
+}
+
+func setting(key, env, flag, usage string, gs func() (func(*Config) string, func(*Config, string) error)) Setting {
+	g, s := gs()
+	return Setting{Key: key, Env: env, Flag: flag, Usage: usage, get: g, set: s}
+}
+
+// Settings lists every configuration key. Each has a flag and an environment variable.
+func Settings() []Setting {
+	return []Setting{
+		setting("listen", "BERTH_LISTEN", "listen", "address to listen on (host:port)", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Listen })
+		}),
+		setting("dataDir", "BERTH_DATA_DIR", "data-dir", "directory for the database, artifacts and credentials", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.DataDir })
+		}),
+		setting("region", "BERTH_REGION", "region", "region in ARNs and SigV4 credential scopes", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Region })
+		}),
+		setting("accountId", "BERTH_ACCOUNT_ID", "account-id", "twelve-digit account id in ARNs", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.AccountID })
+		}),
+		setting("publicUrl", "BERTH_PUBLIC_URL", "public-url", "URL clients use to reach this server (default http://{listen})", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.PublicURL })
+		}),
+		setting("log.level", "BERTH_LOG_LEVEL", "log-level", "log level: debug, info, warn, error", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Log.Level })
+		}),
+		setting("log.format", "BERTH_LOG_FORMAT", "log-format", "log format: text or json", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Log.Format })
+		}),
+		setting("artifacts.prepareWorkers", "BERTH_PREPARE_WORKERS", "prepare-workers", "artifacts prepared concurrently", func() (func(*Config) string, func(*Config, string) error) {
+			return integer(func(c *Config) *int { return &c.Artifacts.PrepareWorkers })
+		}),
+		setting("artifacts.prepareTimeout", "BERTH_PREPARE_TIMEOUT", "prepare-timeout", "time limit to fetch and prepare one artifact", func() (func(*Config) string, func(*Config, string) error) {
+			return duration(func(c *Config) *time.Duration { return &c.Artifacts.PrepareTimeout })
+		}),
+		setting("artifacts.maxZipBytes", "BERTH_MAX_ZIP_BYTES", "max-zip-bytes", "largest code zip accepted (compressed bytes)", func() (func(*Config) string, func(*Config, string) error) {
+			return bytesize(func(c *Config) *int64 { return &c.Artifacts.MaxZipBytes })
+		}),
+		setting("artifacts.maxUnzippedBytes", "BERTH_MAX_UNZIPPED_BYTES", "max-unzipped-bytes", "largest code zip accepted (uncompressed bytes)", func() (func(*Config) string, func(*Config, string) error) {
+			return bytesize(func(c *Config) *int64 { return &c.Artifacts.MaxUnzippedBytes })
+		}),
+		setting("artifacts.insecureRegistries", "BERTH_INSECURE_REGISTRIES", "insecure-registries", "comma-separated registry hosts reached over plain HTTP", func() (func(*Config) string, func(*Config, string) error) {
+			return list(func(c *Config) *[]string { return &c.Artifacts.InsecureRegistries })
+		}),
+		setting("artifacts.externalS3.endpoint", "BERTH_EXTERNAL_S3_ENDPOINT", "external-s3-endpoint", "S3-compatible endpoint for code buckets (default: the built-in store)", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Artifacts.ExternalS3.Endpoint })
+		}),
+		setting("artifacts.externalS3.region", "BERTH_EXTERNAL_S3_REGION", "external-s3-region", "region of the external S3 endpoint", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Artifacts.ExternalS3.Region })
+		}),
+		setting("artifacts.externalS3.accessKeyId", "BERTH_EXTERNAL_S3_ACCESS_KEY_ID", "external-s3-access-key-id", "access key id for the external S3 endpoint", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Artifacts.ExternalS3.AccessKeyID })
+		}),
+		setting("artifacts.externalS3.secretAccessKey", "BERTH_EXTERNAL_S3_SECRET_ACCESS_KEY", "external-s3-secret-access-key", "secret for the external S3 endpoint (prefer the env var)", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Artifacts.ExternalS3.SecretAccessKey })
+		}),
+		setting("artifacts.externalS3.pathStyle", "BERTH_EXTERNAL_S3_PATH_STYLE", "external-s3-path-style", "use path-style addressing for the external S3 endpoint", func() (func(*Config) string, func(*Config, string) error) {
+			return boolean(func(c *Config) *bool { return &c.Artifacts.ExternalS3.PathStyle })
+		}),
+		setting("artifacts.externalS3.buckets", "BERTH_EXTERNAL_S3_BUCKETS", "external-s3-buckets", "comma-separated buckets resolved externally (empty: all)", func() (func(*Config) string, func(*Config, string) error) {
+			return list(func(c *Config) *[]string { return &c.Artifacts.ExternalS3.Buckets })
+		}),
+	}
+}

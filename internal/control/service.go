@@ -1,0 +1,152 @@
+// Package control is the control plane's domain service: it creates, updates and deletes agent
+// runtimes, their immutable versions and their endpoints, each change in one durable store
+// transaction with clientToken idempotency, and prepares artifacts in background workers
+// that resume after a restart.
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"berth.dev/berth/internal/catalog"
+	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/store"
+)
+
+// Preparer turns a version's artifact into something runnable on this host (internal/image).
+type Preparer interface {
+	Prepare(ctx context.Context, art catalog.Artifact) (catalog.PreparedArtifact, error)
+}
+
+// ServiceOptions tunes a Service.
+type ServiceOptions struct {
+	Workers        int                // concurrent preparations (default 2)
+	PrepareTimeout time.Duration      // per artifact (default 10 min)
+	FailureReason  func(error) string // renders a preparation error for users (default err.Error())
+	Now            func() time.Time   // clock (default time.Now)
+	MaxVersions    int                // per runtime (default 1000)
+	MaxEndpoints   int                // per runtime including DEFAULT (default 10)
+}
+
+// Service is the control plane's domain logic: it validates nothing on the wire (the
+// httpapi layer does that with the Validate* functions) but enforces every state rule,
+// writes each change in one durable transaction, and prepares artifacts in the background.
+//
+// Lifecycle: NewService, then Start (which re-queues every version left CREATING/UPDATING
+// by an earlier process: restarts reconcile), then Close to stop the workers.
+type Service struct {
+	st      store.Store
+	account catalog.Account
+	prep    Preparer
+	log     *slog.Logger
+	opts    ServiceOptions
+
+	queue   chan versionKey
+	wg      sync.WaitGroup
+	stop    context.CancelFunc
+	mu      sync.Mutex
+	queued  map[versionKey]bool
+	started bool
+}
+
+type versionKey struct {
+	runtimeID string
+	number    int
+}
+
+// NewService builds a Service; call Start before use.
+func NewService(st store.Store, account catalog.Account, prep Preparer, logger *slog.Logger, opts ServiceOptions) *Service {
+	if opts.Workers <= 0 {
+		opts.Workers = 2
+	}
+	if opts.PrepareTimeout <= 0 {
+		opts.PrepareTimeout = 10 * time.Minute
+	}
+	if opts.FailureReason == nil {
+		opts.FailureReason = func(err error) string { return err.Error() }
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxVersions <= 0 {
+		opts.MaxVersions = 1000
+	}
+	if opts.MaxEndpoints <= 0 {
+		opts.MaxEndpoints = 10
+	}
+	return &Service{
+		st: st, account: account, prep: prep, log: logger, opts: opts,
+		queue:  make(chan versionKey, 1024),
+		queued: map[versionKey]bool{},
+	}
+}
+
+// catalog.Account returns the account ARNs are minted in.
+func (s *Service) Account() catalog.Account { return s.account }
+
+// Start launches the preparation workers and re-queues unfinished versions.
+func (s *Service) Start(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.mu.Lock()
+	s.stop = cancel
+	s.started = true
+	s.mu.Unlock()
+	for range s.opts.Workers {
+		s.wg.Go(func() { s.work(wctx) })
+	}
+	var pending []catalog.Version
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		pending, err = tx.Runtimes().PendingVersions(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("list pending versions: %w", err)
+	}
+	for _, v := range pending {
+		s.log.InfoContext(ctx, "resuming artifact preparation", "runtime", v.RuntimeID, "version", v.Number)
+		s.enqueue(versionKey{v.RuntimeID, v.Number})
+	}
+	return nil
+}
+
+// Close stops the workers and waits for them. Unfinished preparations stay pending in the
+// store and resume on the next Start.
+func (s *Service) Close() {
+	s.mu.Lock()
+	stop := s.stop
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	s.wg.Wait()
+}
+
+func (s *Service) enqueue(k versionKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started || s.queued[k] {
+		return
+	}
+	s.queued[k] = true
+	// The queue is large; if it is ever full, hand off without blocking the request path.
+	select {
+	case s.queue <- k:
+	default:
+		go func() { s.queue <- k }()
+	}
+}
+
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Millisecond) }
+
+// notFound wraps store misses with a user-facing message.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, errdefs.ErrNotFound) {
+		return fmt.Errorf("%w: %s", errdefs.ErrNotFound, fmt.Sprintf(format, args...))
+	}
+	return err
+}

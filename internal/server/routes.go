@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"berth.dev/berth/internal/artifact"
+	"berth.dev/berth/internal/artifact/objectstore"
+	"berth.dev/berth/internal/artifact/registry"
+	"berth.dev/berth/internal/auth"
+	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/httpapi"
+	"berth.dev/berth/internal/httpapi/controlplane"
+)
+
+// routes builds the one handler serving both planes, the object store and the registry:
+//
+//	/berth/v1/health  unauthenticated server health
+//	/s3/…             built-in object store (SigV4, service s3)
+//	/v2/…             built-in OCI registry (HTTP basic auth with an access key)
+//	everything else   AgentCore API (SigV4, service bedrock-agentcore)
+func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *registry.Registry) (http.Handler, error) {
+	api := http.NewServeMux()
+	controlplane.New(s.svc, s.log).Register(api)
+	api.Handle("/", httpapi.UnknownOperation(s.log))
+
+	agentcore, err := auth.NewSigV4(keys, auth.SigV4Options{Service: "bedrock-agentcore", Region: s.cfg.Region})
+	if err != nil {
+		return nil, fmt.Errorf("sigv4 verifier: %w", err)
+	}
+	s3auth, err := auth.NewSigV4(keys, auth.SigV4Options{Service: auth.ServiceS3, Region: s.cfg.Region})
+	if err != nil {
+		return nil, fmt.Errorf("sigv4 verifier for s3: %w", err)
+	}
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /berth/v1/health", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+	})
+	root.Handle("/s3/", objects.Handler(s3Authenticator{s3auth}))
+	root.Handle("/s3", objects.Handler(s3Authenticator{s3auth}))
+	root.Handle("/v2/", reg.Handler())
+	root.Handle("/", httpapi.Authenticate(agentcore, s.log, api))
+
+	var h http.Handler = root
+	h = httpapi.AccessLog(s.log, h)
+	h = httpapi.Recover(s.log, h)
+	h = httpapi.RequestID(h)
+	return h, nil
+}
+
+// basicAuth lets the registry check HTTP basic credentials against the access keys.
+type basicAuth struct{ keys *auth.KeyStore }
+
+func (b basicAuth) CheckBasic(ctx context.Context, id, secret string) error {
+	_, err := b.keys.CheckBasic(ctx, id, secret)
+	return err
+}
+
+// s3Authenticator adapts the SigV4 verifier to the object store's interface.
+type s3Authenticator struct{ v *auth.SigV4 }
+
+func (a s3Authenticator) Authenticate(r *http.Request) (*http.Request, error) {
+	r2, _, err := a.v.Authenticate(r)
+	return r2, err
+}
+
+// mapS3AuthError renders an authentication failure as S3's error code and status.
+func mapS3AuthError(err error) (int, string, string) {
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		return ae.Code.S3Status(), ae.Code.S3Code(), ae.Message
+	}
+	return http.StatusForbidden, "AccessDenied", "Access Denied"
+}
+
+// objectSource resolves code buckets: the built-in store, or an external S3 endpoint for
+// the configured buckets.
+func objectSource(cfg config.Config, builtin *objectstore.Store) (artifact.ObjectSource, error) {
+	ext := cfg.Artifacts.ExternalS3
+	if ext.Endpoint == "" {
+		return builtin, nil
+	}
+	src, err := objectstore.NewExternal(objectstore.ExternalConfig{
+		Endpoint: ext.Endpoint, Region: ext.Region, AccessKeyID: ext.AccessKeyID,
+		SecretAccessKey: ext.SecretAccessKey, PathStyle: ext.PathStyle, Buckets: ext.Buckets,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return objectstore.NewRouter(builtin, src), nil
+}
+
+func parseHost(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	return strings.ToLower(u.Host), nil
+}

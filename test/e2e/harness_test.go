@@ -1,0 +1,219 @@
+package e2e
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/server"
+)
+
+// testServer is an in-process berth server on a loopback port.
+type testServer struct {
+	URL     string
+	Addr    string
+	DataDir string
+	Creds   aws.Credentials
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// startServer runs a server over a fresh data dir until the test ends.
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	return startServerIn(t, t.TempDir())
+}
+
+func startServerIn(t *testing.T, dataDir string) *testServer {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = dataDir
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Artifacts.InsecureRegistries = []string{"127.0.0.1"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, cfg, logger)
+	if err != nil {
+		cancel()
+		t.Fatalf("start server: %v", err)
+	}
+	ts := &testServer{Addr: srv.Addr(), URL: "http://" + srv.Addr(), DataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
+	go func() { ts.done <- srv.Run(ctx) }()
+	ts.Creds = readCredentials(t, filepath.Join(dataDir, "credentials"))
+	t.Cleanup(ts.Stop)
+	return ts
+}
+
+// Stop shuts the server down gracefully (idempotent).
+func (ts *testServer) Stop() {
+	if ts.cancel == nil {
+		return
+	}
+	ts.cancel()
+	ts.cancel = nil
+	<-ts.done
+}
+
+// testWriter sends server logs to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// readCredentials parses the AWS shared-credentials file the server wrote.
+func readCredentials(t *testing.T, path string) aws.Credentials {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("credentials file: %v", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("credentials file mode = %v, want 0600", st.Mode().Perm())
+	}
+	var c aws.Credentials
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "aws_access_key_id":
+			c.AccessKeyID = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			c.SecretAccessKey = strings.TrimSpace(v)
+		}
+	}
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		t.Fatalf("credentials file %s lacks a key", path)
+	}
+	return c
+}
+
+func (ts *testServer) control(t *testing.T) *bedrockagentcorecontrol.Client {
+	return ts.controlWith(t, ts.Creds)
+}
+
+func (ts *testServer) controlWith(t *testing.T, c aws.Credentials) *bedrockagentcorecontrol.Client {
+	t.Helper()
+	return bedrockagentcorecontrol.New(bedrockagentcorecontrol.Options{
+		BaseEndpoint:     aws.String(ts.URL),
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+func (ts *testServer) s3(t *testing.T) *s3.Client {
+	t.Helper()
+	return s3.New(s3.Options{
+		BaseEndpoint: aws.String(ts.URL + "/s3"),
+		Region:       "us-east-1",
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(ts.Creds.AccessKeyID, ts.Creds.SecretAccessKey, ""),
+	})
+}
+
+// agentZip builds a code zip holding main.py.
+func agentZip(t *testing.T, entry string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(w, "print('hello from an agent')\n")
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// upload puts body at s3://bucket/key in the server's built-in store, creating the bucket.
+func (ts *testServer) upload(t *testing.T, bucket, key string, body []byte) {
+	t.Helper()
+	ctx := context.Background()
+	c := ts.s3(t)
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil && !strings.Contains(err.Error(), "BucketAlreadyOwnedByYou") {
+		t.Fatalf("create bucket: %v", err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+		t.Fatalf("put object: %v", err)
+	}
+}
+
+// codeArtifact references a zip in the built-in store.
+func codeArtifact(bucket, key string) *types.AgentRuntimeArtifactMemberCodeConfiguration {
+	return &types.AgentRuntimeArtifactMemberCodeConfiguration{Value: types.CodeConfiguration{
+		Code:       &types.CodeMemberS3{Value: types.S3Location{Bucket: aws.String(bucket), Prefix: aws.String(key)}},
+		Runtime:    types.AgentManagedRuntimeTypePython313,
+		EntryPoint: []string{"main.py"},
+	}}
+}
+
+var (
+	testRole    = aws.String("arn:aws:iam::000000000000:role/AgentRole")
+	testNetwork = &types.NetworkConfiguration{NetworkMode: types.NetworkModePublic}
+)
+
+// waitStatus polls GetAgentRuntime (as SDK waiters do) until the status is final.
+func waitStatus(t *testing.T, c *bedrockagentcorecontrol.Client, id string, version *string) *bedrockagentcorecontrol.GetAgentRuntimeOutput {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, err := c.GetAgentRuntime(ctx, &bedrockagentcorecontrol.GetAgentRuntimeInput{AgentRuntimeId: aws.String(id), AgentRuntimeVersion: version})
+		if err != nil {
+			t.Fatalf("get runtime %s: %v", id, err)
+		}
+		switch out.Status {
+		case types.AgentRuntimeStatusCreating, types.AgentRuntimeStatusUpdating:
+		default:
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runtime %s still %s after 60s", id, out.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// asType asserts err is of type T.
+func asType[T error](t *testing.T, err error) T {
+	t.Helper()
+	var target T
+	if !errors.As(err, &target) {
+		t.Fatalf("error = %T %v, want %T", err, err, target)
+	}
+	return target
+}
+
+func asAPIError(err error, target *smithy.APIError) bool { return errors.As(err, target) }
