@@ -27,7 +27,7 @@ const (
 	headerAmzDate           = "X-Amz-Date"
 	headerDecodedLength     = "X-Amz-Decoded-Content-Length"
 	queryAlgorithm          = "X-Amz-Algorithm"
-	queryCredential         = "X-Amz-Credential"
+	queryCredential         = "X-Amz-Credential" //nolint:gosec // G101: a parameter name, not a credential
 	queryDate               = "X-Amz-Date"
 	queryExpires            = "X-Amz-Expires"
 	querySignedHeaders      = "X-Amz-SignedHeaders"
@@ -67,7 +67,7 @@ func uriEncode(s string) string { return percentEncode(s, false) }
 func percentEncode(s string, keepSlash bool) string {
 	n := 0
 	for i := 0; i < len(s); i++ {
-		if !isUnreserved(s[i]) && !(keepSlash && s[i] == '/') {
+		if !keep(s[i], keepSlash) {
 			n++
 		}
 	}
@@ -78,7 +78,7 @@ func percentEncode(s string, keepSlash bool) string {
 	b.Grow(len(s) + 2*n)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if isUnreserved(c) || (keepSlash && c == '/') {
+		if keep(c, keepSlash) {
 			b.WriteByte(c)
 			continue
 		}
@@ -88,6 +88,8 @@ func percentEncode(s string, keepSlash bool) string {
 	}
 	return b.String()
 }
+
+func keep(c byte, keepSlash bool) bool { return isUnreserved(c) || (keepSlash && c == '/') }
 
 const upperHex = "0123456789ABCDEF"
 

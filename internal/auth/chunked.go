@@ -32,7 +32,7 @@ import (
 //	AWS4-HMAC-SHA256-TRAILER\n<amz date>\n<scope>\n<final chunk sig>\n<sha256("name:value\n"…)>
 
 const (
-	maxChunkSize      = 16 << 20 // SDKs send 64 KiB; bound what one chunk may make us buffer
+	maxChunkSize      = 16 << 20 // signed chunks are buffered; SDKs sign 64-128 KiB chunks
 	maxChunkLine      = 4 << 10
 	maxTrailerBytes   = 16 << 10
 	trailerSigHeader  = "x-amz-trailer-signature"
@@ -48,8 +48,9 @@ type chunkSigner struct {
 }
 
 // chunkedBody decodes an aws-chunked body, verifying chunk and trailer signatures when signer
-// is set. A chunk's bytes are released only after its signature has been verified. Trailers
-// are stored into trailer (the returned request's Trailer) at EOF.
+// is set. A signed chunk is buffered (up to maxChunkSize) and released only after its
+// signature has been verified; unsigned chunks stream through. Trailers are stored into out
+// (the returned request's Trailer) at EOF.
 type chunkedBody struct {
 	r       *bufio.Reader
 	closer  io.Closer
@@ -58,11 +59,12 @@ type chunkedBody struct {
 	want    int64        // X-Amz-Decoded-Content-Length, or -1
 	out     http.Header  // receives trailers
 
-	buf     []byte
-	off     int
-	decoded int64
-	chunks  int
-	err     error
+	buf       []byte
+	off       int
+	remaining int64 // unsigned mode: bytes of the current chunk not yet read
+	decoded   int64
+	chunks    int
+	err       error
 }
 
 func newChunkedBody(body io.ReadCloser, signer *chunkSigner, trailer bool, want int64, out http.Header) *chunkedBody {
@@ -70,15 +72,47 @@ func newChunkedBody(body io.ReadCloser, signer *chunkSigner, trailer bool, want 
 }
 
 func (c *chunkedBody) Read(p []byte) (int, error) {
-	for c.off == len(c.buf) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		if c.off < len(c.buf) {
+			n := copy(p, c.buf[c.off:])
+			c.off += n
+			return n, nil
+		}
+		if c.remaining > 0 {
+			if n := c.readUnsigned(p); n > 0 {
+				return n, nil
+			}
+			continue
+		}
 		if c.err != nil {
 			return 0, c.err
 		}
 		c.err = c.nextChunk()
 	}
-	n := copy(p, c.buf[c.off:])
-	c.off += n
-	return n, nil
+}
+
+// readUnsigned streams the data of an unsigned chunk straight through: there is no signature
+// to wait for, and SDKs send a body of known length as one chunk of any size.
+func (c *chunkedBody) readUnsigned(p []byte) int {
+	if int64(len(p)) > c.remaining {
+		p = p[:c.remaining]
+	}
+	n, err := c.r.Read(p)
+	c.remaining -= int64(n)
+	c.decoded += int64(n)
+	switch {
+	case c.remaining == 0:
+		if cerr := c.expectCRLF(); cerr != nil {
+			c.err = cerr
+		}
+	case err != nil:
+		c.remaining = 0
+		c.err = c.truncated(err)
+	}
+	return n
 }
 
 func (c *chunkedBody) Close() error { return c.closer.Close() }
@@ -105,10 +139,17 @@ func (c *chunkedBody) nextChunk() error {
 	if err != nil || sizeHex == "" || len(sizeHex) > 16 {
 		return malformedChunked("chunk %d: invalid size %q", c.chunks+1, truncate(sizeHex, 20))
 	}
-	if size > maxChunkSize {
-		return malformedChunked("chunk %d: size %d exceeds the %d-byte limit", c.chunks+1, size, maxChunkSize)
-	}
 	c.chunks++
+	if c.signer == nil && size > 0 {
+		c.remaining = int64(size)
+		if c.remaining < 0 {
+			return malformedChunked("chunk %d: size %d is too large", c.chunks, size)
+		}
+		return nil
+	}
+	if size > maxChunkSize {
+		return malformedChunked("chunk %d: size %d exceeds the %d-byte limit for signed chunks", c.chunks, size, maxChunkSize)
+	}
 	if cap(c.buf) < int(size) {
 		c.buf = make([]byte, size)
 	}

@@ -95,8 +95,9 @@ type Error struct {
 	StringToSign     string
 }
 
-// Error returns "<code>: <message>".
-func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+// Error returns the message, which is what goes on the wire next to ErrorType (the code is
+// carried by ErrorType and Code, so edges can use an *Error as is).
+func (e *Error) Error() string { return e.Message }
 
 // Unwrap makes every *Error match errdefs.ErrUnauthenticated.
 func (e *Error) Unwrap() error { return errdefs.ErrUnauthenticated }

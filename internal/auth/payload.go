@@ -19,7 +19,8 @@ func (v *SigV4) payload(r *http.Request, sig signature, key []byte) (verifiedBod
 	}
 
 	claimed := r.Header.Get(headerContentSHA256)
-	if claimed != "" && !isLowerHex(claimed, 64) && !(sig.presigned && claimed == unsignedPayload) {
+	presignedUnsigned := sig.presigned && claimed == unsignedPayload
+	if claimed != "" && !isLowerHex(claimed, 64) && !presignedUnsigned {
 		return verifiedBody{}, newError(CodeIncompleteSignature, fmt.Sprintf(
 			"X-Amz-Content-Sha256 %q is not supported by service %s; sign the SHA-256 of the payload.",
 			truncate(claimed, 80), v.opts.Service))

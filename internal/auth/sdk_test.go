@@ -3,8 +3,11 @@ package auth
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcore"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 )
 
@@ -134,5 +138,98 @@ func TestSigV4_Authenticate_AWSSDKDataPlaneLargePayload(t *testing.T) {
 	}
 	if sha256.Sum256(got) != sha256.Sum256(payload) || !bytes.Equal(got, payload) {
 		t.Fatalf("echoed %d bytes differing from the %d-byte payload", len(got), len(payload))
+	}
+}
+
+// s3Result is what the S3 test server saw of the last upload.
+type s3Result struct {
+	body     []byte
+	mode     string
+	trailers http.Header
+	err      error
+}
+
+func TestSigV4_Authenticate_AWSSDKS3PutObject(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		name := "http (hex payload hash)"
+		if useTLS {
+			name = "https (STREAMING-UNSIGNED-PAYLOAD-TRAILER, one 17 MiB chunk, checksum trailer)"
+		}
+		t.Run(name, func(t *testing.T) {
+			v := newTestVerifier(t, func(o *SigV4Options) {
+				o.Service = ServiceS3
+				o.Now = time.Now
+			})
+			results := make(chan s3Result, 1)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				out, _, err := v.Authenticate(r)
+				if err != nil {
+					results <- s3Result{err: err}
+					http.Error(w, err.Error(), http.StatusForbidden)
+					return
+				}
+				body, err := io.ReadAll(out.Body)
+				results <- s3Result{body: body, mode: r.Header.Get("X-Amz-Content-Sha256"), trailers: out.Trailer.Clone(), err: err}
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				w.Header().Set("ETag", `"d41d8cd98f00b204e9800998ecf8427e"`)
+			})
+			var srv *httptest.Server
+			if useTLS {
+				srv = httptest.NewTLSServer(h)
+			} else {
+				srv = httptest.NewServer(h)
+			}
+			t.Cleanup(srv.Close)
+
+			client := s3.New(s3.Options{
+				Region:           testRegion,
+				BaseEndpoint:     aws.String(srv.URL),
+				UsePathStyle:     true,
+				HTTPClient:       srv.Client(),
+				Credentials:      credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
+				RetryMaxAttempts: 1,
+				// Checksums on: over TLS the SDK then streams an unseekable body as aws-chunked
+				// with a CRC32 trailer, one chunk when the length is known.
+				RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+			})
+			data := randomBytes(300_000)
+			if useTLS {
+				data = randomBytes(17 << 20) // one chunk larger than any buffer the decoder keeps
+			}
+			var body io.Reader = bytes.NewReader(data)
+			if useTLS {
+				body = struct{ io.Reader }{body} // not seekable: the SDK streams it with a trailer
+			}
+			_, err := client.PutObject(t.Context(), &s3.PutObjectInput{
+				Bucket:        aws.String("artifacts"),
+				Key:           aws.String("code/my agent+v1.zip"),
+				Body:          body,
+				ContentLength: aws.Int64(int64(len(data))),
+			})
+			res := <-results
+			if res.err != nil {
+				t.Fatalf("server: %v", res.err)
+			}
+			if err != nil {
+				t.Fatalf("PutObject: %v", err)
+			}
+			if !bytes.Equal(res.body, data) {
+				t.Fatalf("server read %d bytes, want the %d-byte object", len(res.body), len(data))
+			}
+			if useTLS {
+				if res.mode != streamingUnsignedTrail {
+					t.Errorf("x-amz-content-sha256 = %q, want %s (the SDK changed its default?)", res.mode, streamingUnsignedTrail)
+				}
+				want := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(data)))
+				if got := res.trailers.Get("X-Amz-Checksum-Crc32"); got != want {
+					t.Errorf("trailer x-amz-checksum-crc32 = %q, want %q", got, want)
+				}
+			} else if res.mode != sha256Hex(data) {
+				t.Errorf("x-amz-content-sha256 = %q, want the hex hash", res.mode)
+			}
+		})
 	}
 }

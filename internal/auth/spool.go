@@ -35,7 +35,7 @@ func spoolBody(body io.Reader, threshold int64, dir string) (replay io.ReadClose
 		return nil, 0, "", fmt.Errorf("spool request body: %w", err)
 	}
 	fb := &fileBody{f: f}
-	if rmErr := os.Remove(f.Name()); rmErr != nil {
+	if rmErr := os.Remove(f.Name()); rmErr != nil { //nolint:gosec // G703: the name os.CreateTemp just chose
 		fb.name = f.Name() // could not unlink an open file here; remove it on Close instead
 	}
 	if _, err := f.Write(buf.Bytes()); err != nil {

@@ -254,6 +254,9 @@ func (v *SigV4) checkSignature(r *http.Request, sig signature, key []byte, hashe
 			first = &Error{Code: CodeInvalidSignature, Message: msgInvalidSignature, CanonicalRequest: creq, StringToSign: sts}
 		}
 	}
+	if first == nil { // no candidate hash; cannot happen, but never return a typed nil
+		return newError(CodeInvalidSignature, msgInvalidSignature)
+	}
 	return first
 }
 

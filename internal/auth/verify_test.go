@@ -2,9 +2,9 @@ package auth
 
 import (
 	"bytes"
-	"errors"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -38,8 +38,8 @@ func newAuthServer(t *testing.T, v Authenticator) *httptest.Server {
 		var res authResult
 		out, p, err := v.Authenticate(r)
 		if err != nil {
-			ae, ok := err.(*Error) //nolint:errorlint // Authenticate returns *Error unwrapped
-			if !ok {
+			var ae *Error
+			if !errors.As(err, &ae) {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
@@ -238,7 +238,7 @@ func TestSigV4_Authenticate_S3HexHashCheckedAtEOF(t *testing.T) {
 		t.Fatalf("authenticate (the header is signed, the body is only checked when read): %v", err)
 	}
 	_, err = io.ReadAll(out.Body)
-	wantCode(t, err, CodeContentSHA256Mismatch)
+	_ = wantCode(t, err, CodeContentSHA256Mismatch)
 	if got := CodeContentSHA256Mismatch.S3Code(); got != "XAmzContentSHA256Mismatch" {
 		t.Errorf("S3Code = %s", got)
 	}
@@ -274,7 +274,7 @@ func TestSigV4_Authenticate_ReturnsErrorsForBrokenBodies(t *testing.T) {
 		t.Fatalf("err = %v, want the body read error", err)
 	}
 	var ae *Error
-	if asAuthError(err, &ae) {
+	if errors.As(err, &ae) {
 		t.Errorf("a body read failure is reported as an auth failure: %v", err)
 	}
 }
@@ -282,11 +282,3 @@ func TestSigV4_Authenticate_ReturnsErrorsForBrokenBodies(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, io.ErrClosedPipe }
-
-func asAuthError(err error, target **Error) bool {
-	e, ok := err.(*Error) //nolint:errorlint // checking the concrete type on purpose
-	if ok {
-		*target = e
-	}
-	return ok
-}

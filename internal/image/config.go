@@ -84,9 +84,6 @@ func (p *Preparer) writeConfig(img v1.Image, digest v1.Hash, dst, uri string) er
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close image config: %w", err)
 	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("chmod image config: %w", err)
-	}
 	if err := os.Rename(f.Name(), dst); err != nil {
 		return fmt.Errorf("move image config into place: %w", err)
 	}

@@ -141,7 +141,7 @@ func extractTar(ctx context.Context, r io.Reader, dst string, logger *slog.Logge
 		}
 	}
 	if skipped > 0 {
-		logger.DebugContext(ctx, "skipped image entries (devices, FIFOs, dangling hard links)", slog.Int("count", skipped))
+		logger.DebugContext(ctx, "skipped image entries (devices, FIFOs, dangling hard links)", "count", skipped)
 	}
 	return nil
 }
@@ -215,7 +215,7 @@ func removeTree(p string) error {
 	}
 	_ = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
-			_ = os.Chmod(q, 0o700) // best effort; RemoveAll reports what still fails
+			_ = os.Chmod(q, 0o700) //nolint:gosec // a directory needs its search bit to be emptied; best effort
 		}
 		return nil
 	})

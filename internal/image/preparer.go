@@ -112,7 +112,7 @@ type Preparer struct {
 
 // New returns a Preparer keeping its trees under dir. objects may be nil when code zips are
 // not used, local nil when there is no built-in registry. Temporary files left by an
-// earlier process are removed.
+// earlier process are removed, so only one Preparer may use dir.
 func New(dir string, objects ObjectOpener, local LocalRegistry, opts Options, logger *slog.Logger) (*Preparer, error) {
 	if logger == nil {
 		return nil, fmt.Errorf("new preparer: logger is required: %w", errdefs.ErrInvalidArgument)

@@ -10,6 +10,12 @@
 //     error wrapping errdefs.ErrConflict. Other errors are infrastructure failures.
 //   - Tx values must not be used after fn returns, nor from other goroutines.
 //   - Times are stored with at least millisecond precision and returned in UTC.
+//   - A list limit of zero or less means no limit.
+//   - Inserting a child whose parent is missing (a version of an unknown runtime, an object in
+//     an unknown bucket) is ErrNotFound; so are ListObjects and DeleteObject on an unknown
+//     bucket.
+//   - Endpoint IDs are unique across all runtimes.
+//   - Keys and names sort as bytes (Postgres needs COLLATE "C" for that).
 package store
 
 import (

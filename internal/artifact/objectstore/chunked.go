@@ -279,7 +279,7 @@ func parseChunkHeader(line string, signed bool) (int64, string, error) {
 	}
 	for i := 0; i < len(sizeText); i++ {
 		c := sizeText[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
 			return 0, "", errMalformedChunk("bad chunk size")
 		}
 	}

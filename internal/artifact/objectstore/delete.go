@@ -3,7 +3,6 @@ package objectstore
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -35,7 +34,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
 	slices.Sort(digests)
 	for _, d := range slices.Compact(digests) {
 		if _, err := s.collect(context.WithoutCancel(ctx), d); err != nil {
-			s.log.Warn("collect blob after delete", slog.String("digest", d), slog.Any("error", err))
+			s.log.Warn("collect blob after delete", "digest", d, "error", err)
 		}
 	}
 	return nil

@@ -3,7 +3,6 @@ package objectstore
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"berth.dev/berth/internal/store"
 )
@@ -61,7 +60,7 @@ func (s *Store) CollectGarbage(ctx context.Context) (int, error) {
 		}
 	}
 	if removed > 0 {
-		s.log.Info("collected unreferenced blobs", slog.Int("count", removed))
+		s.log.Info("collected unreferenced blobs", "count", removed)
 	}
 	return removed, nil
 }

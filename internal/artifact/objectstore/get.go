@@ -9,7 +9,6 @@ import (
 	"hash"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -108,7 +107,6 @@ func (h *handler) getObject(w http.ResponseWriter, r *http.Request, t target, q 
 	}
 	start, length, partial, err := parseRange(r.Header.Get("Range"), obj.Size)
 	if err != nil {
-		hdr.Set("Content-Range", fmt.Sprintf("bytes */%d", obj.Size))
 		return err
 	}
 
@@ -143,11 +141,11 @@ func (h *handler) getObject(w http.ResponseWriter, r *http.Request, t target, q 
 	rec := &readErrRecorder{r: src}
 	if _, err := io.Copy(w, rec); err != nil {
 		if rec.err == nil {
-			h.log.DebugContext(ctx, "get object: client went away", slog.Any("error", err))
+			h.log.DebugContext(ctx, "get object: client went away", "error", err)
 			return nil
 		}
-		h.log.ErrorContext(ctx, "get object: reading blob failed", slog.String("bucket", t.bucket),
-			slog.String("key", t.key), slog.String("digest", obj.Digest), slog.Any("error", rec.err))
+		h.log.ErrorContext(ctx, "get object: reading blob failed", "bucket", t.bucket,
+			"key", t.key, "digest", obj.Digest, "error", rec.err)
 		// The status line is sent: abort the connection so the client sees a failed body.
 		panic(http.ErrAbortHandler)
 	}

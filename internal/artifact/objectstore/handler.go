@@ -42,7 +42,7 @@ type Authenticator interface {
 // contain "..", "." or "//" segments, which are legal in object keys. Route requests whose
 // URL.Path is PathPrefix or starts with PathPrefix+"/" to this handler before the mux.
 func (s *Store) Handler(authn Authenticator) http.Handler {
-	return &handler{s: s, authn: authn, log: s.log.With(slog.String("component", "s3"))}
+	return &handler{s: s, authn: authn, log: s.log.With("component", "s3")}
 }
 
 type handler struct {
@@ -68,7 +68,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t, perr := h.parse(r)
 	ar, err := h.authn.Authenticate(r)
 	if err != nil {
-		h.log.DebugContext(r.Context(), "authentication failed", slog.String("request_id", reqID), slog.Any("error", err))
+		h.log.DebugContext(r.Context(), "authentication failed", "request_id", reqID, "error", err)
 		h.writeError(w, r, t.resource, reqID, h.authError(err))
 		return
 	}
@@ -84,10 +84,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ae, clientFault := h.toAPIError(err)
-	h.log.DebugContext(r.Context(), "s3 request error", slog.Any("error", err))
-	if !clientFault {
-		h.log.ErrorContext(r.Context(), "s3 request failed", slog.String("request_id", reqID),
-			slog.String("method", r.Method), slog.String("resource", t.resource), slog.Any("error", err))
+	if clientFault {
+		h.log.DebugContext(r.Context(), "s3 request refused", "request_id", reqID, "code", ae.code, "error", err)
+	} else {
+		h.log.ErrorContext(r.Context(), "s3 request failed", "request_id", reqID,
+			"method", r.Method, "resource", t.resource, "error", err)
 	}
 	h.writeError(w, r, t.resource, reqID, ae)
 }
@@ -245,7 +246,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, resource, r
 	}
 	body, err := xml.Marshal(errorDocument{Code: ae.code, Message: ae.message, Resource: resource, RequestID: reqID})
 	if err != nil {
-		h.log.ErrorContext(r.Context(), "marshal s3 error", slog.Any("error", err))
+		h.log.ErrorContext(r.Context(), "marshal s3 error", "error", err)
 		w.WriteHeader(ae.status)
 		return
 	}
@@ -267,8 +268,8 @@ func (h *handler) writeXML(w http.ResponseWriter, r *http.Request, v any) error 
 }
 
 func (h *handler) writeBody(w http.ResponseWriter, r *http.Request, b []byte) {
-	if _, err := w.Write(b); err != nil {
-		h.log.DebugContext(r.Context(), "write response", slog.Any("error", err))
+	if _, err := w.Write(b); err != nil { // #nosec G705 -- an XML document we marshalled (escaped)
+		h.log.DebugContext(r.Context(), "write response", "error", err)
 	}
 }
 

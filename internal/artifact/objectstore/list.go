@@ -187,7 +187,7 @@ func (h *handler) listObjectsV2(w http.ResponseWriter, r *http.Request, bucket s
 	}
 	enc := encoder(urlEncode)
 	keyCount := len(page.objects) + len(page.prefixes)
-	res := h.listResult(bucket, lq, page, enc, q.Get("fetch-owner") == "true")
+	res := listResult(bucket, lq, page, urlEncode, q.Get("fetch-owner") == "true")
 	res.KeyCount = &keyCount
 	res.ContinuationToken = token
 	res.StartAfter = enc(startAfter)
@@ -216,7 +216,7 @@ func (h *handler) listObjectsV1(w http.ResponseWriter, r *http.Request, bucket s
 		return err
 	}
 	enc := encoder(urlEncode)
-	res := h.listResult(bucket, lq, page, enc, true)
+	res := listResult(bucket, lq, page, urlEncode, true)
 	m := enc(marker)
 	res.Marker = &m
 	if page.truncated && lq.delimiter != "" {
@@ -225,7 +225,9 @@ func (h *handler) listObjectsV1(w http.ResponseWriter, r *http.Request, bucket s
 	return h.writeXML(w, r, res)
 }
 
-func (h *handler) listResult(bucket string, lq listQuery, page listPage, enc func(string) string, withOwner bool) listBucketResult {
+// listResult renders a page; V1 and V2 add their own members.
+func listResult(bucket string, lq listQuery, page listPage, urlEncode, withOwner bool) listBucketResult {
+	enc := encoder(urlEncode)
 	res := listBucketResult{
 		Xmlns:       s3Namespace,
 		Name:        bucket,
@@ -234,7 +236,7 @@ func (h *handler) listResult(bucket string, lq listQuery, page listPage, enc fun
 		MaxKeys:     lq.maxKeys,
 		IsTruncated: page.truncated,
 	}
-	if enc("%") != "%" {
+	if urlEncode {
 		res.EncodingType = "url"
 	}
 	for _, o := range page.objects {

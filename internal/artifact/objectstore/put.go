@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"log/slog"
 	"os"
 
 	"berth.dev/berth/internal/errdefs"
@@ -84,7 +83,7 @@ func (s *Store) putBlob(ctx context.Context, in putInput, body io.Reader) (store
 		}
 		if !placed {
 			if err := os.Remove(tmp); err != nil {
-				s.log.Warn("remove failed upload", slog.String("path", tmp), slog.Any("error", err))
+				s.log.Warn("remove failed upload", "path", tmp, "error", err)
 			}
 		}
 	}()
@@ -146,7 +145,7 @@ func (s *Store) putBlob(ctx context.Context, in putInput, body io.Reader) (store
 	if err != nil {
 		// The blob may now be referenced by nothing; collect it while still holding its lock.
 		if _, gcErr := s.collectLocked(context.WithoutCancel(ctx), obj.Digest); gcErr != nil {
-			s.log.Warn("collect blob of failed put", slog.String("digest", obj.Digest), slog.Any("error", gcErr))
+			s.log.Warn("collect blob of failed put", "digest", obj.Digest, "error", gcErr)
 		}
 		if errors.Is(err, errdefs.ErrNotFound) {
 			return store.Object{}, errNoSuchBucket(in.bucket)

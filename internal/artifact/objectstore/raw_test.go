@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -218,5 +219,44 @@ func TestHandler_ServeHTTP_Unauthenticated(t *testing.T) {
 	}
 	if b, err := ts.store.ListBuckets(t.Context()); err != nil || len(b) != 0 {
 		t.Errorf("buckets after an unsigned request: %v, %v", b, err)
+	}
+}
+
+// TestHandler_PutObject_ClientGoneMidBody cuts the connection halfway through a PutObject
+// body: nothing may be stored and no temporary file may remain.
+func TestHandler_PutObject_ClientGoneMidBody(t *testing.T) {
+	for _, chunked := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "aws-chunked"}[chunked], func(t *testing.T) {
+			ts := newTestServer(t, serverOptions{authn: "passthrough"})
+			if err := ts.store.CreateBucket(t.Context(), "cut"); err != nil {
+				t.Fatal(err)
+			}
+			conn, err := net.Dial("tcp", ts.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			head := "PUT /s3/cut/half HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n"
+			if chunked {
+				head += "X-Amz-Content-Sha256: " + streamingUnsignedTrailer + "\r\nContent-Encoding: aws-chunked\r\n" +
+					"X-Amz-Decoded-Content-Length: 1048000\r\n"
+			}
+			body := strings.Repeat("z", 300_000)
+			if chunked {
+				body = "ffde0\r\n" + body
+			}
+			if _, err := conn.Write([]byte(head + "\r\n" + body)); err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.Close(); err != nil {
+				t.Fatal(err)
+			}
+			ts.srv.Close() // waits for the handler to finish
+			if _, _, err := ts.store.OpenObject(t.Context(), "cut", "half", ""); err == nil {
+				t.Error("a cut upload was stored")
+			}
+			if files := filesUnder(t, ts.blobDir); len(files) != 0 {
+				t.Errorf("files left by a cut upload: %v", files)
+			}
+		})
 	}
 }

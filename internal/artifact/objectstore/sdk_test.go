@@ -188,9 +188,6 @@ func TestHandler_SDK_RoundTrip(t *testing.T) {
 // which makes the SDK use aws-chunked with a trailing CRC32. With a known length the SDK
 // sends the whole body as one chunk; without, as 64 KiB chunks. With the passthrough
 // authenticator the handler's decoder runs; with the SigV4 one internal/auth decodes.
-//
-// internal/auth currently refuses chunks over 16 MiB, so the SigV4 single-chunk case uses
-// 12 MiB; the handler's own decoder takes the 20 MiB single chunk.
 func TestHandler_SDK_StreamingUpload(t *testing.T) {
 	tests := []struct {
 		authn       string
@@ -199,7 +196,7 @@ func TestHandler_SDK_StreamingUpload(t *testing.T) {
 	}{
 		{"passthrough", 20 << 20, true},
 		{"passthrough", 20 << 20, false},
-		{"sigv4", 12 << 20, true},
+		{"sigv4", 20 << 20, true},
 		{"sigv4", 20 << 20, false},
 	}
 	for _, tt := range tests {

@@ -45,7 +45,8 @@ const maxKeyLength = 1024
 
 // Options configures a Store. The zero value takes every default.
 type Options struct {
-	// PathPrefix is where Handler expects the S3 API ("/s3"); it has no trailing slash.
+	// PathPrefix is where Handler expects the S3 API (DefaultPathPrefix); "/" serves it at
+	// the root.
 	PathPrefix string
 	// MaxObjectSize bounds one object's size in bytes (DefaultMaxObjectSize).
 	MaxObjectSize int64
@@ -74,7 +75,8 @@ func New(st store.Store, dir string, logger *slog.Logger, opts Options) (*Store,
 	if opts.PathPrefix == "" {
 		opts.PathPrefix = DefaultPathPrefix
 	}
-	opts.PathPrefix = "/" + strings.Trim(opts.PathPrefix, "/")
+	// "/" mounts the API at the root; the prefix is kept without its trailing slash.
+	opts.PathPrefix = strings.TrimRight("/"+strings.Trim(opts.PathPrefix, "/"), "/")
 	if opts.MaxObjectSize <= 0 {
 		opts.MaxObjectSize = DefaultMaxObjectSize
 	}
@@ -90,7 +92,7 @@ func New(st store.Store, dir string, logger *slog.Logger, opts Options) (*Store,
 		return nil, fmt.Errorf("new object store: %w", err)
 	}
 	if n > 0 {
-		logger.Info("removed interrupted uploads", slog.Int("count", n), slog.String("dir", b.tmp))
+		logger.Info("removed interrupted uploads", "count", n, "dir", b.tmp)
 	}
 	return &Store{db: st, blobs: b, log: logger, opts: opts}, nil
 }

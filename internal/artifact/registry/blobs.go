@@ -139,9 +139,6 @@ func (b *blobStore) commit(f *os.File, h v1.Hash) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close blob %s: %w", h, err)
 	}
-	if err := os.Chmod(f.Name(), 0o640); err != nil {
-		return fmt.Errorf("chmod blob %s: %w", h, err)
-	}
 	// Renaming over an existing blob is harmless: the content is identical.
 	if err := os.Rename(f.Name(), b.path(h)); err != nil {
 		return fmt.Errorf("rename blob %s: %w", h, err)

@@ -92,8 +92,7 @@ func (r *Registry) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		level = slog.LevelError
 	}
 	r.logger.Log(req.Context(), level, "registry request failed",
-		slog.String("method", req.Method), slog.String("path", req.URL.Path),
-		slog.Int("status", re.status), slog.String("code", re.code), slog.Any("error", err))
+		"method", req.Method, "path", req.URL.Path, "status", re.status, "code", re.code, "error", err)
 	re.write(w)
 }
 
@@ -105,7 +104,7 @@ func (r *Registry) authenticate(req *http.Request) error {
 	}
 	if err := r.auth.CheckBasic(req.Context(), id, secret); err != nil {
 		r.logger.InfoContext(req.Context(), "registry credentials rejected",
-			slog.String("access_key_id", id), slog.Any("error", err))
+			"access_key_id", id, "error", err)
 		return errUnauthorized
 	}
 	return nil

@@ -125,7 +125,9 @@ type localImage struct {
 
 var _ partial.CompressedImageCore = (*localImage)(nil)
 
-func (i *localImage) RawConfigFile() ([]byte, error) { return i.blobs.readAll(i.manifest.Config.Digest) }
+func (i *localImage) RawConfigFile() ([]byte, error) {
+	return i.blobs.readAll(i.manifest.Config.Digest)
+}
 
 func (i *localImage) MediaType() (types.MediaType, error) { return i.mediaType, nil }
 

@@ -247,7 +247,7 @@ func (r *Registry) checkReferences(ctx context.Context, name string, mt types.Me
 
 // checkBlob requires the descriptor's blob, unless it is a foreign layer fetched elsewhere.
 func (r *Registry) checkBlob(d v1.Descriptor) error {
-	if true {
+	if len(d.URLs) > 0 || !d.MediaType.IsDistributable() {
 		return nil
 	}
 	h, err := parseDigest(d.Digest.String())

@@ -138,17 +138,17 @@ func TestRegistry_Handler_UploadErrors(t *testing.T) {
 		},
 		{
 			name: "unknown blob", method: http.MethodGet,
-			path: func(*testing.T) string { return "/v2/team/agent/blobs/" + sha(other) },
+			path:       func(*testing.T) string { return "/v2/team/agent/blobs/" + sha(other) },
 			wantStatus: http.StatusNotFound, wantCode: "BLOB_UNKNOWN",
 		},
 		{
 			name: "invalid digest", method: http.MethodGet,
-			path: func(*testing.T) string { return "/v2/team/agent/blobs/sha256:xyz" },
+			path:       func(*testing.T) string { return "/v2/team/agent/blobs/sha256:xyz" },
 			wantStatus: http.StatusBadRequest, wantCode: "DIGEST_INVALID",
 		},
 		{
 			name: "invalid name", method: http.MethodGet,
-			path: func(*testing.T) string { return "/v2/Team/Agent/blobs/" + known },
+			path:       func(*testing.T) string { return "/v2/Team/Agent/blobs/" + known },
 			wantStatus: http.StatusBadRequest, wantCode: "NAME_INVALID",
 		},
 	}

@@ -42,7 +42,7 @@ func newUploadStore(dir string, logger *slog.Logger) (*uploadStore, error) {
 	u := &uploadStore{dir: dir, locks: map[string]*refMutex{}}
 	if err := u.prune(time.Now().Add(-uploadTTL)); err != nil {
 		// Not fatal: stale uploads only cost disk space.
-		logger.Warn("prune stale registry uploads", slog.Any("error", err))
+		logger.Warn("prune stale registry uploads", "error", err)
 	}
 	return u, nil
 }
@@ -98,7 +98,7 @@ func (u *uploadStore) create() (string, error) {
 		return "", fmt.Errorf("create upload id: %w", err)
 	}
 	id := hex.EncodeToString(b[:])
-	f, err := os.OpenFile(u.path(id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	f, err := os.OpenFile(u.path(id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("create upload %s: %w", id, err)
 	}
@@ -275,7 +275,7 @@ func (r *Registry) finishUpload(w http.ResponseWriter, req *http.Request, name, 
 	if _, err := r.blobs.commitFile(r.uploads.path(id), h); err != nil {
 		if errors.Is(err, errDigestMismatch) {
 			if rerr := r.uploads.remove(id); rerr != nil {
-				r.logger.WarnContext(req.Context(), "remove failed upload", slog.Any("error", rerr))
+				r.logger.WarnContext(req.Context(), "remove failed upload", "error", rerr)
 			}
 			return newError(http.StatusBadRequest, codeDigestInvalid, "content does not match digest %s", h)
 		}

@@ -72,7 +72,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	if err := read.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("open sqlite store %s: %w", path, err), db.Close())
 	}
-	logger.InfoContext(ctx, "sqlite store opened", slog.String("path", path))
+	logger.InfoContext(ctx, "sqlite store opened", "path", path)
 	return db, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"log/slog"
 
 	"github.com/pressly/goose/v3"
 )
@@ -21,7 +20,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	p, err := goose.NewProvider(goose.DialectSQLite3, db.write, fsys,
 		goose.WithDisableGlobalRegistry(true),
-		goose.WithSlog(db.logger.With(slog.String("component", "goose"))),
+		goose.WithSlog(db.logger.With("component", "goose")),
 	)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -32,8 +31,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	for _, r := range results {
 		db.logger.InfoContext(ctx, "applied migration",
-			slog.Int64("version", r.Source.Version), slog.String("file", r.Source.Path),
-			slog.Duration("took", r.Duration))
+			"version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
 	}
 	return nil
 }

@@ -15,17 +15,9 @@ import (
 	"berth.dev/berth/internal/store/storetest"
 )
 
-// testLogger sends the store's logs to the test log.
+// testLogger sends the store's logs to the test's output.
 func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(p))
-	return len(p), nil
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func openAt(t *testing.T, path string) *DB {
