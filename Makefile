@@ -1,7 +1,8 @@
 # Berth — make targets. `make help` lists them.
 GO        ?= go
 BIN       ?= bin/berth
-LINT      ?= $(shell command -v golangci-lint 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/golangci-lint)
+GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
+GOLANGCI  := $(GOBIN_DIR)/golangci-lint
 LINT_VERSION := v2.15.0
 PKGS      := ./...
 
@@ -26,13 +27,13 @@ fmt: ## gofmt every file in place
 	gofmt -w $$(git ls-files '*.go')
 
 lint-install: ## install the pinned golangci-lint if it is missing
-	@test -x $(LINT) && $(LINT) version 2>/dev/null | grep -q $(patsubst v%,%,$(LINT_VERSION)) || \
+	@test -x $(GOLANGCI) && $(GOLANGCI) version 2>/dev/null | grep -q $(patsubst v%,%,$(LINT_VERSION)) || \
 		GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(LINT_VERSION)
 
 lint: lint-install ## gofmt check, go vet and golangci-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
-	$(LINT) run $(PKGS)
+	$(GOLANGCI) run $(PKGS)
 
 fuzz: ## run each fuzz target for 20s
 	$(GO) test -run=NONE -fuzz=FuzzParseARN -fuzztime=20s ./internal/catalog

@@ -85,7 +85,7 @@ func NewService(st store.Store, account catalog.Account, prep Preparer, logger *
 	}
 }
 
-// catalog.Account returns the account ARNs are minted in.
+// Account returns the account ARNs are minted in.
 func (s *Service) Account() catalog.Account { return s.account }
 
 // Start launches the preparation workers and re-queues unfinished versions.

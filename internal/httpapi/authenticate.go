@@ -38,7 +38,7 @@ func Authenticate(authn Authenticator, logger *slog.Logger, next http.Handler) h
 			WriteError(w, r, logger, err)
 			return
 		}
-		defer r2.Body.Close()
+		defer func() { _ = r2.Body.Close() }()
 		next.ServeHTTP(w, r2.WithContext(auth.WithPrincipal(r2.Context(), p)))
 	})
 }

@@ -2,9 +2,9 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,12 +43,19 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
 	})
-	root.Handle("/s3/", objects.Handler(s3Authenticator{s3auth}))
-	root.Handle("/s3", objects.Handler(s3Authenticator{s3auth}))
 	root.Handle("/v2/", reg.Handler())
 	root.Handle("/", httpapi.Authenticate(agentcore, s.log, api))
 
-	var h http.Handler = root
+	// S3 object keys may contain "..", "//" and "./" segments that ServeMux would clean and
+	// redirect, so the object store is dispatched on the raw path before the mux.
+	s3 := objects.Handler(s3Authenticator{s3auth})
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.EscapedPath(); p == "/s3" || strings.HasPrefix(p, "/s3/") {
+			s3.ServeHTTP(w, r)
+			return
+		}
+		root.ServeHTTP(w, r)
+	})
 	h = httpapi.AccessLog(s.log, h)
 	h = httpapi.Recover(s.log, h)
 	h = httpapi.RequestID(h)

@@ -43,7 +43,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	s := &Server{cfg: cfg, log: logger}
 	defer func() {
 		if err != nil {
-			s.close()
+			_ = s.close()
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -71,6 +71,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	objects, err := objectstore.New(s.db, filepath.Join(cfg.DataDir, "objects"), logger.With("component", "objectstore"), objectstore.Options{MapAuthError: mapS3AuthError})
 	if err != nil {
 		return nil, fmt.Errorf("open object store: %w", err)
+	}
+	if n, err := objects.CollectGarbage(ctx); err != nil {
+		logger.WarnContext(ctx, "object store garbage collection", "err", err)
+	} else if n > 0 {
+		logger.InfoContext(ctx, "removed unreferenced object blobs", "count", n)
 	}
 	reg, err := registry.New(s.db, filepath.Join(cfg.DataDir, "registry"), logger.With("component", "registry"), basicAuth{keys})
 	if err != nil {

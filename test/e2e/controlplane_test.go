@@ -152,7 +152,7 @@ func TestControlPlane_Lifecycle(t *testing.T) {
 
 	// DEFAULT cannot be deleted on its own; PROD can; then the runtime goes entirely.
 	_, err = c.DeleteAgentRuntimeEndpoint(ctx, &cp.DeleteAgentRuntimeEndpointInput{AgentRuntimeId: aws.String(id), EndpointName: aws.String("DEFAULT")})
-	asType[*types.ConflictException](t, err)
+	_ = asType[*types.ConflictException](t, err)
 	if _, err := c.DeleteAgentRuntimeEndpoint(ctx, &cp.DeleteAgentRuntimeEndpointInput{AgentRuntimeId: aws.String(id), EndpointName: aws.String("PROD")}); err != nil {
 		t.Fatalf("delete PROD: %v", err)
 	}
@@ -164,9 +164,9 @@ func TestControlPlane_Lifecycle(t *testing.T) {
 		t.Errorf("delete answered %s %s", del.Status, aws.ToString(del.AgentRuntimeId))
 	}
 	_, err = c.GetAgentRuntime(ctx, &cp.GetAgentRuntimeInput{AgentRuntimeId: aws.String(id)})
-	asType[*types.ResourceNotFoundException](t, err)
+	_ = asType[*types.ResourceNotFoundException](t, err)
 	_, err = c.GetAgentRuntimeEndpoint(ctx, &cp.GetAgentRuntimeEndpointInput{AgentRuntimeId: aws.String(id), EndpointName: aws.String("DEFAULT")})
-	asType[*types.ResourceNotFoundException](t, err)
+	_ = asType[*types.ResourceNotFoundException](t, err)
 }
 
 // TestControlPlane_ListRuntimesPaginates drives the SDK paginator across pages.
@@ -211,7 +211,7 @@ func TestControlPlane_ListRuntimesPaginates(t *testing.T) {
 		}
 	}
 	_, err := c.ListAgentRuntimes(ctx, &cp.ListAgentRuntimesInput{NextToken: aws.String("garbage")})
-	asType[*types.ValidationException](t, err)
+	_ = asType[*types.ValidationException](t, err)
 	_, err = c.ListAgentRuntimes(ctx, &cp.ListAgentRuntimesInput{MaxResults: aws.Int32(101)})
-	asType[*types.ValidationException](t, err)
+	_ = asType[*types.ValidationException](t, err)
 }

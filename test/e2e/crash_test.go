@@ -29,7 +29,8 @@ var (
 func berthBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "berth-e2e-bin")
+		// Shared by every test in the process, so not t.TempDir (removed after the first test).
+		dir, err := os.MkdirTemp("", "berth-e2e-bin") //nolint:usetesting // outlives one test
 		if err != nil {
 			buildErr = err
 			return
@@ -37,7 +38,7 @@ func berthBinary(t *testing.T) string {
 		binPath = filepath.Join(dir, "berth")
 		out, err := exec.Command("go", "build", "-o", binPath, "berth.dev/berth/cmd/berth").CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {

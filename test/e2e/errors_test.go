@@ -54,20 +54,20 @@ func TestControlPlane_TypedErrors(t *testing.T) {
 	again := *ok
 	again.ClientToken = nil
 	_, err = c.CreateAgentRuntime(ctx, &again)
-	asType[*types.ConflictException](t, err)
+	_ = asType[*types.ConflictException](t, err)
 
 	_, err = c.GetAgentRuntime(ctx, &cp.GetAgentRuntimeInput{AgentRuntimeId: aws.String("nosuch-0123456789")})
-	asType[*types.ResourceNotFoundException](t, err)
+	_ = asType[*types.ResourceNotFoundException](t, err)
 	_, err = c.GetAgentRuntime(ctx, &cp.GetAgentRuntimeInput{AgentRuntimeId: first.AgentRuntimeId, AgentRuntimeVersion: aws.String("7")})
-	asType[*types.ResourceNotFoundException](t, err)
+	_ = asType[*types.ResourceNotFoundException](t, err)
 	_, err = c.GetAgentRuntime(ctx, &cp.GetAgentRuntimeInput{AgentRuntimeId: aws.String("not an id")})
-	asType[*types.ValidationException](t, err)
+	_ = asType[*types.ValidationException](t, err)
 	_, err = c.CreateAgentRuntimeEndpoint(ctx, &cp.CreateAgentRuntimeEndpointInput{
 		AgentRuntimeId: first.AgentRuntimeId, Name: aws.String("PROD"), AgentRuntimeVersion: aws.String("9"),
 	})
-	asType[*types.ResourceNotFoundException](t, err)
+	_ = asType[*types.ResourceNotFoundException](t, err)
 	_, err = c.DeleteAgentRuntimeEndpoint(ctx, &cp.DeleteAgentRuntimeEndpointInput{AgentRuntimeId: first.AgentRuntimeId, EndpointName: aws.String("NOPE")})
-	asType[*types.ResourceNotFoundException](t, err)
+	_ = asType[*types.ResourceNotFoundException](t, err)
 
 	// An update while the first version is still preparing, or right after, is either
 	// accepted (READY already) or a ConflictException — never anything else.
@@ -76,7 +76,7 @@ func TestControlPlane_TypedErrors(t *testing.T) {
 		RoleArn: testRole, NetworkConfiguration: testNetwork,
 	})
 	if err != nil {
-		asType[*types.ConflictException](t, err)
+		_ = asType[*types.ConflictException](t, err)
 	}
 }
 

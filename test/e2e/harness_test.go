@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -71,7 +72,9 @@ func (ts *testServer) Stop() {
 	}
 	ts.cancel()
 	ts.cancel = nil
-	<-ts.done
+	if err := <-ts.done; err != nil {
+		panic(fmt.Sprintf("server shutdown: %v", err))
+	}
 }
 
 // testWriter sends server logs to the test log.
@@ -89,7 +92,7 @@ func readCredentials(t *testing.T, path string) aws.Credentials {
 	if err != nil {
 		t.Fatalf("credentials file: %v", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	st, err := f.Stat()
 	if err != nil {
 		t.Fatal(err)

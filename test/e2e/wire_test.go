@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -14,11 +15,29 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 )
 
+// reply is a read and closed HTTP response.
+type reply struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+}
+
+func readReply(t *testing.T, resp *http.Response) *reply {
+	t.Helper()
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &reply{StatusCode: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
 // signedRequest sends a SigV4-signed request with the given credentials and signing time.
-func signedRequest(t *testing.T, method, url, body string, creds aws.Credentials, at time.Time) *http.Response {
+func signedRequest(t *testing.T, method, url, body string, creds aws.Credentials, at time.Time) *reply {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -32,19 +51,17 @@ func signedRequest(t *testing.T, method, url, body string, creds aws.Credentials
 		t.Fatal(err)
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
+	resp, err := client.Do(req) //nolint:bodyclose // closed by readReply
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp
+	return readReply(t, resp)
 }
 
-func errorType(t *testing.T, resp *http.Response) (string, map[string]any) {
+func errorType(t *testing.T, resp *reply) (string, map[string]any) {
 	t.Helper()
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	var body map[string]any
-	_ = json.Unmarshal(raw, &body)
+	_ = json.Unmarshal(resp.Body, &body)
 	if h, b := resp.Header.Get("X-Amzn-ErrorType"), body["__type"]; h != "" && b != h {
 		t.Errorf("X-Amzn-ErrorType %q but __type %v", h, b)
 	}
@@ -59,8 +76,7 @@ func TestWire_TrailingSlashBothForms(t *testing.T) {
 	ts := startServer(t)
 	for _, path := range []string{"/runtimes/", "/runtimes"} {
 		resp := signedRequest(t, "POST", ts.URL+path+"?maxResults=5", "", ts.Creds, time.Now())
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		raw := resp.Body
 		if resp.StatusCode != 200 || !strings.Contains(string(raw), `"agentRuntimes":[]`) {
 			t.Errorf("POST %s = %d %s", path, resp.StatusCode, raw)
 		}
@@ -122,19 +138,21 @@ func TestWire_SignatureRejected(t *testing.T) {
 			repl = '1'
 		}
 		req.Header.Set("Authorization", h[:len(h)-1]+string(repl))
-		resp, err := http.DefaultClient.Do(req)
+		r, err := http.DefaultClient.Do(req) //nolint:bodyclose // closed by readReply
 		if err != nil {
 			t.Fatal(err)
 		}
+		resp := readReply(t, r)
 		if typ, _ := errorType(t, resp); resp.StatusCode != 403 || typ != "InvalidSignatureException" {
 			t.Errorf("status %d type %q, want 403 InvalidSignatureException", resp.StatusCode, typ)
 		}
 	})
 	t.Run("unsigned", func(t *testing.T) {
-		resp, err := http.Post(ts.URL+"/runtimes/", "application/json", nil)
+		r, err := http.Post(ts.URL+"/runtimes/", "application/json", nil) //nolint:bodyclose // closed by readReply
 		if err != nil {
 			t.Fatal(err)
 		}
+		resp := readReply(t, r)
 		if typ, _ := errorType(t, resp); resp.StatusCode != 403 || typ != "MissingAuthenticationTokenException" {
 			t.Errorf("status %d type %q, want 403 MissingAuthenticationTokenException", resp.StatusCode, typ)
 		}
@@ -150,8 +168,28 @@ func TestWire_SignatureRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("health = %d", resp.StatusCode)
+	}
+}
+
+// TestWire_S3KeysAreNotCleaned: object keys with "..", "//" and "./" reach the object store
+// as sent (ServeMux would otherwise clean and redirect them).
+func TestWire_S3KeysAreNotCleaned(t *testing.T) {
+	ts := startServer(t)
+	for _, key := range []string{"a/b/../c.zip", "x//y.zip", "./dot.zip"} {
+		ts.upload(t, "keys", key, agentZip(t, "main.py"))
+	}
+	out, err := ts.s3(t).ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("keys")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range out.Contents {
+		got = append(got, aws.ToString(o.Key))
+	}
+	if want := "[./dot.zip a/b/../c.zip x//y.zip]"; fmt.Sprint(got) != want {
+		t.Errorf("keys = %v, want %s", got, want)
 	}
 }
