@@ -1,7 +1,7 @@
 // Command deploy-sdk deploys an agent to Berth with nothing but the AWS SDK for Go: it zips a
 // directory, uploads it to Berth's built-in S3-compatible store, creates (or updates) an agent
-// runtime from it, and waits until the runtime is READY. The same code works against AWS by
-// dropping the endpoint override — that is the point.
+// runtime from it, waits until the runtime is READY, and invokes it twice in one session.
+// The same code works against AWS by dropping the endpoint override — that is the point.
 //
 //	AWS_SHARED_CREDENTIALS_FILE=/var/lib/berth/credentials \
 //	  go run ./examples/deploy-sdk -endpoint http://127.0.0.1:8787 -dir examples/hello-python
@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcore"
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -32,16 +33,17 @@ func main() {
 	dir := flag.String("dir", "examples/hello-python", "agent source directory")
 	name := flag.String("name", "hello_python", "agent runtime name")
 	bucket := flag.String("bucket", "agents", "bucket in Berth's object store")
+	payload := flag.String("invoke", `{"prompt":"Berth"}`, "payload to invoke the agent with (empty: do not invoke)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := run(ctx, *endpoint, *dir, *name, *bucket); err != nil {
+	if err := run(ctx, *endpoint, *dir, *name, *bucket, *payload); err != nil {
 		fmt.Fprintln(os.Stderr, "deploy:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, endpoint, dir, name, bucket string) error {
+func run(ctx context.Context, endpoint, dir, name, bucket, payload string) error {
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(envOr("AWS_REGION", "us-east-1")))
 	if err != nil {
 		return err
@@ -103,7 +105,10 @@ func run(ctx context.Context, endpoint, dir, name, bucket string) error {
 		switch got.Status {
 		case types.AgentRuntimeStatusReady:
 			fmt.Printf("READY: %s version %s\n", aws.ToString(got.AgentRuntimeArn), aws.ToString(got.AgentRuntimeVersion))
-			return nil
+			if payload == "" {
+				return nil
+			}
+			return invoke(ctx, cfg, endpoint, aws.ToString(got.AgentRuntimeArn), payload)
 		case types.AgentRuntimeStatusCreateFailed, types.AgentRuntimeStatusUpdateFailed:
 			return fmt.Errorf("runtime %s: %s", got.Status, aws.ToString(got.FailureReason))
 		}
@@ -113,6 +118,30 @@ func run(ctx context.Context, endpoint, dir, name, bucket string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// invoke calls the agent twice in one session with the data-plane client.
+func invoke(ctx context.Context, cfg aws.Config, endpoint, arn, payload string) error {
+	data := bedrockagentcore.NewFromConfig(cfg, func(o *bedrockagentcore.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	session := fmt.Sprintf("deploy-sdk-example-session-%d", time.Now().UnixNano())
+	for i := range 2 {
+		out, err := data.InvokeAgentRuntime(ctx, &bedrockagentcore.InvokeAgentRuntimeInput{
+			AgentRuntimeArn:  aws.String(arn),
+			RuntimeSessionId: aws.String(session),
+			ContentType:      aws.String("application/json"),
+			Payload:          []byte(payload),
+		})
+		if err != nil {
+			return fmt.Errorf("invoke: %w", err)
+		}
+		answer, err := io.ReadAll(out.Response)
+		_ = out.Response.Close()
+		if err != nil {
+			return fmt.Errorf("read answer: %w", err)
+		}
+		fmt.Printf("invocation %d (session %s): %s\n", i+1, aws.ToString(out.RuntimeSessionId), bytes.TrimSpace(answer))
+	}
+	return nil
 }
 
 func findRuntime(ctx context.Context, c *cp.Client, name string) (string, error) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"berth.dev/berth/internal/atomicfile"
 	"berth.dev/berth/internal/errdefs"
 )
 
@@ -27,51 +28,13 @@ func WriteCredentialsFile(path, accessKeyID, secretAccessKey, region string) err
 	fmt.Fprintf(&b, "# and set the endpoint URL (--endpoint-url or AWS_ENDPOINT_URL) to the server's address.\n")
 	fmt.Fprintf(&b, "[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", accessKeyID, secretAccessKey)
 
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("write credentials file %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(dir, ".credentials-*") // created 0600
-	if err != nil {
-		return fmt.Errorf("write credentials file %s: %w", path, err)
-	}
-	tmp := f.Name()
-	if err := writeSyncClose(f, b.Bytes()); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write credentials file %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write credentials file %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.WriteFile(path, b.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("write credentials file %s: %w", path, err)
 	}
 	return nil
-}
-
-func writeSyncClose(f *os.File, data []byte) error {
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(filepath.Clean(dir))
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return err
-	}
-	return d.Close()
 }
 
 // ReadCredentialsFile returns the access key id and secret of a profile in an AWS

@@ -146,22 +146,50 @@ type s3Result struct {
 	body     []byte
 	mode     string
 	trailers http.Header
+	encoded  int64 // bytes of the body as sent
 	err      error
 }
 
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestSigV4_Authenticate_AWSSDKS3PutObject uploads with the real S3 client. Over plain HTTP
+// it signs the payload's hex hash. Over TLS, with an unseekable body, it streams
+// STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32 trailer: one 20 MiB chunk (larger than any
+// buffer the decoder keeps) when the length is known, 64 KiB chunks when it is not.
 func TestSigV4_Authenticate_AWSSDKS3PutObject(t *testing.T) {
-	for _, useTLS := range []bool{false, true} {
-		name := "http (hex payload hash)"
-		if useTLS {
-			name = "https (STREAMING-UNSIGNED-PAYLOAD-TRAILER, one 17 MiB chunk, checksum trailer)"
-		}
-		t.Run(name, func(t *testing.T) {
+	tests := []struct {
+		name        string
+		useTLS      bool
+		size        int
+		knownLength bool
+	}{
+		{"http (hex payload hash)", false, 300_000, true},
+		{"https (aws-chunked, one 20 MiB chunk, checksum trailer)", true, 20 << 20, true},
+		{"https (aws-chunked, length unknown: 64 KiB chunks, checksum trailer)", true, 20 << 20, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			v := newTestVerifier(t, func(o *SigV4Options) {
 				o.Service = ServiceS3
 				o.Now = time.Now
 			})
 			results := make(chan s3Result, 1)
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				wire := &countingReader{r: r.Body}
+				r.Body = struct {
+					io.Reader
+					io.Closer
+				}{wire, r.Body}
 				out, _, err := v.Authenticate(r)
 				if err != nil {
 					results <- s3Result{err: err}
@@ -169,7 +197,8 @@ func TestSigV4_Authenticate_AWSSDKS3PutObject(t *testing.T) {
 					return
 				}
 				body, err := io.ReadAll(out.Body)
-				results <- s3Result{body: body, mode: r.Header.Get("X-Amz-Content-Sha256"), trailers: out.Trailer.Clone(), err: err}
+				results <- s3Result{body: body, mode: r.Header.Get("X-Amz-Content-Sha256"), trailers: out.Trailer.Clone(),
+					encoded: wire.n, err: err}
 				if err != nil {
 					http.Error(w, err.Error(), http.StatusBadRequest)
 					return
@@ -177,7 +206,7 @@ func TestSigV4_Authenticate_AWSSDKS3PutObject(t *testing.T) {
 				w.Header().Set("ETag", `"d41d8cd98f00b204e9800998ecf8427e"`)
 			})
 			var srv *httptest.Server
-			if useTLS {
+			if tt.useTLS {
 				srv = httptest.NewTLSServer(h)
 			} else {
 				srv = httptest.NewServer(h)
@@ -195,20 +224,20 @@ func TestSigV4_Authenticate_AWSSDKS3PutObject(t *testing.T) {
 				// with a CRC32 trailer, one chunk when the length is known.
 				RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
 			})
-			data := randomBytes(300_000)
-			if useTLS {
-				data = randomBytes(17 << 20) // one chunk larger than any buffer the decoder keeps
-			}
+			data := randomBytes(tt.size)
 			var body io.Reader = bytes.NewReader(data)
-			if useTLS {
+			if tt.useTLS {
 				body = struct{ io.Reader }{body} // not seekable: the SDK streams it with a trailer
 			}
-			_, err := client.PutObject(t.Context(), &s3.PutObjectInput{
-				Bucket:        aws.String("artifacts"),
-				Key:           aws.String("code/my agent+v1.zip"),
-				Body:          body,
-				ContentLength: aws.Int64(int64(len(data))),
-			})
+			in := &s3.PutObjectInput{
+				Bucket: aws.String("artifacts"),
+				Key:    aws.String("code/my agent+v1.zip"),
+				Body:   body,
+			}
+			if tt.knownLength {
+				in.ContentLength = aws.Int64(int64(len(data)))
+			}
+			_, err := client.PutObject(t.Context(), in)
 			res := <-results
 			if res.err != nil {
 				t.Fatalf("server: %v", res.err)
@@ -219,13 +248,18 @@ func TestSigV4_Authenticate_AWSSDKS3PutObject(t *testing.T) {
 			if !bytes.Equal(res.body, data) {
 				t.Fatalf("server read %d bytes, want the %d-byte object", len(res.body), len(data))
 			}
-			if useTLS {
+			if tt.useTLS {
 				if res.mode != streamingUnsignedTrail {
 					t.Errorf("x-amz-content-sha256 = %q, want %s (the SDK changed its default?)", res.mode, streamingUnsignedTrail)
 				}
 				want := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(data)))
 				if got := res.trailers.Get("X-Amz-Checksum-Crc32"); got != want {
 					t.Errorf("trailer x-amz-checksum-crc32 = %q, want %q", got, want)
+				}
+				// The framing is a few dozen bytes for one chunk, ~10 per chunk for 320 chunks.
+				framing := res.encoded - int64(len(data))
+				if oneChunk := framing < 200; oneChunk != tt.knownLength {
+					t.Errorf("%d bytes of aws-chunked framing; want one chunk = %v", framing, tt.knownLength)
 				}
 			} else if res.mode != sha256Hex(data) {
 				t.Errorf("x-amz-content-sha256 = %q, want the hex hash", res.mode)

@@ -23,6 +23,24 @@ type Config struct {
 	PublicURL string    `yaml:"publicUrl"` // how clients reach the server (default http://{listen})
 	Log       Log       `yaml:"log"`
 	Artifacts Artifacts `yaml:"artifacts"`
+	Sandbox   Sandbox   `yaml:"sandbox"`
+	Sessions  Sessions  `yaml:"sessions"`
+}
+
+// Sandbox selects and sizes the isolation driver.
+type Sandbox struct {
+	// Driver is "auto" (the strongest isolating driver this host supports) or a driver name
+	// ("process" runs agents without isolation: development only).
+	Driver      string  `yaml:"driver"`
+	CPUs        float64 `yaml:"cpus"`        // per session
+	MemoryBytes int64   `yaml:"memoryBytes"` // per session
+}
+
+// Sessions bounds runtime sessions.
+type Sessions struct {
+	MaxSessions  int           `yaml:"maxSessions"`  // live sessions on this server; 0 = unlimited
+	InitTimeout  time.Duration `yaml:"initTimeout"`  // agent must answer /ping within this of start
+	PingInterval time.Duration `yaml:"pingInterval"` // health polling of live sessions
 }
 
 // Log configures logging.
@@ -67,6 +85,8 @@ func Default() Config {
 			MaxZipBytes:      250 << 20,
 			MaxUnzippedBytes: 750 << 20,
 		},
+		Sandbox:  Sandbox{Driver: "auto", CPUs: 2, MemoryBytes: 8 << 30},
+		Sessions: Sessions{MaxSessions: 1000, InitTimeout: 60 * time.Second, PingInterval: 2 * time.Second},
 	}
 }
 
@@ -92,6 +112,9 @@ func (c Config) BaseURL() string {
 	}
 	return "http://" + c.Listen
 }
+
+// SessionLogDir holds each session's agent output.
+func (c Config) SessionLogDir() string { return filepath.Join(c.DataDir, "sessions") }
 
 // CredentialsPath is where the admin credentials are written.
 func (c Config) CredentialsPath() string { return filepath.Join(c.DataDir, "credentials") }

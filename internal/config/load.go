@@ -101,6 +101,18 @@ func (c Config) Validate() error {
 	if e := c.Artifacts.ExternalS3; e.Endpoint != "" && !strings.HasPrefix(e.Endpoint, "http") {
 		bad("artifacts.externalS3.endpoint: %q must be an http(s) URL", e.Endpoint)
 	}
+	if c.Sandbox.Driver == "" {
+		bad("sandbox.driver: must be auto or a driver name")
+	}
+	if c.Sandbox.CPUs <= 0 || c.Sandbox.MemoryBytes <= 0 {
+		bad("sandbox.cpus and sandbox.memoryBytes: must be positive")
+	}
+	if c.Sessions.MaxSessions < 0 {
+		bad("sessions.maxSessions: must be 0 (unlimited) or more")
+	}
+	if c.Sessions.InitTimeout <= 0 || c.Sessions.PingInterval <= 0 {
+		bad("sessions.initTimeout and sessions.pingInterval: must be positive")
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}

@@ -65,6 +65,17 @@ func duration(p func(*Config) *time.Duration) (func(*Config) string, func(*Confi
 	}
 }
 
+func float(p func(*Config) *float64) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return strconv.FormatFloat(*p(c), 'f', -1, 64) }, func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", v)
+		}
+		*p(c) = f
+		return nil
+	}
+}
+
 func boolean(p func(*Config) *bool) (func(*Config) string, func(*Config, string) error) {
 	return func(c *Config) string { return strconv.FormatBool(*p(c)) }, func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
@@ -149,6 +160,24 @@ func Settings() []Setting {
 		}),
 		setting("artifacts.externalS3.buckets", "BERTH_EXTERNAL_S3_BUCKETS", "external-s3-buckets", "comma-separated buckets resolved externally (empty: all)", func() (func(*Config) string, func(*Config, string) error) {
 			return list(func(c *Config) *[]string { return &c.Artifacts.ExternalS3.Buckets })
+		}),
+		setting("sandbox.driver", "BERTH_SANDBOX_DRIVER", "sandbox-driver", "sandbox driver: auto, or a driver name (process = no isolation, development only)", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Sandbox.Driver })
+		}),
+		setting("sandbox.cpus", "BERTH_SANDBOX_CPUS", "sandbox-cpus", "CPU cores per session", func() (func(*Config) string, func(*Config, string) error) {
+			return float(func(c *Config) *float64 { return &c.Sandbox.CPUs })
+		}),
+		setting("sandbox.memoryBytes", "BERTH_SANDBOX_MEMORY_BYTES", "sandbox-memory-bytes", "memory per session, bytes", func() (func(*Config) string, func(*Config, string) error) {
+			return bytesize(func(c *Config) *int64 { return &c.Sandbox.MemoryBytes })
+		}),
+		setting("sessions.maxSessions", "BERTH_MAX_SESSIONS", "max-sessions", "live sessions on this server (0 = unlimited)", func() (func(*Config) string, func(*Config, string) error) {
+			return integer(func(c *Config) *int { return &c.Sessions.MaxSessions })
+		}),
+		setting("sessions.initTimeout", "BERTH_INIT_TIMEOUT", "init-timeout", "time for a new agent to answer /ping", func() (func(*Config) string, func(*Config, string) error) {
+			return duration(func(c *Config) *time.Duration { return &c.Sessions.InitTimeout })
+		}),
+		setting("sessions.pingInterval", "BERTH_PING_INTERVAL", "ping-interval", "how often live agents are health-checked", func() (func(*Config) string, func(*Config, string) error) {
+			return duration(func(c *Config) *time.Duration { return &c.Sessions.PingInterval })
 		}),
 	}
 }

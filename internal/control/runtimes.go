@@ -182,6 +182,9 @@ func (s *Service) DeleteRuntime(ctx context.Context, id string, version int, cli
 		})
 		return err
 	})
+	if err == nil && version == 0 && s.opts.OnRuntimeDeleted != nil {
+		s.opts.OnRuntimeDeleted(ctx, id)
+	}
 	return res, err
 }
 

@@ -30,6 +30,9 @@ type ServiceOptions struct {
 	Now            func() time.Time   // clock (default time.Now)
 	MaxVersions    int                // per runtime (default 1000)
 	MaxEndpoints   int                // per runtime including DEFAULT (default 10)
+	// OnRuntimeDeleted runs after a runtime's deletion is committed (the session manager
+	// ends its sessions). It must not block for long.
+	OnRuntimeDeleted func(ctx context.Context, runtimeID string)
 }
 
 // Service is the control plane's domain logic: it validates nothing on the wire (the

@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"berth.dev/berth/internal/atomicfile"
 	"berth.dev/berth/internal/errdefs"
 )
 
@@ -77,15 +77,8 @@ func (p *Preparer) writeConfig(img v1.Image, digest v1.Hash, dst, uri string) er
 		_ = f.Close()
 		return fmt.Errorf("write image config: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("sync image config: %w", err)
+	if err := atomicfile.Commit(f, dst); err != nil {
+		return fmt.Errorf("write image config: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close image config: %w", err)
-	}
-	if err := os.Rename(f.Name(), dst); err != nil {
-		return fmt.Errorf("move image config into place: %w", err)
-	}
-	return syncDir(filepath.Dir(dst))
+	return nil
 }

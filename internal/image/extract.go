@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"berth.dev/berth/internal/atomicfile"
 	"berth.dev/berth/internal/errdefs"
 )
 
@@ -178,31 +179,14 @@ func writeFile(root *os.Root, name string, r io.Reader, mode fs.FileMode) error 
 	return nil
 }
 
-// placeTree renames the finished temporary tree tmp to final. If another preparation got
-// there first, its tree is used and tmp is left for the caller to remove.
+// placeTree renames the finished temporary tree tmp to final, durably. If another
+// preparation got there first, its tree is used and tmp is left for the caller to remove.
 func placeTree(tmp, final string) error {
-	if err := os.Rename(tmp, final); err != nil {
+	if err := atomicfile.Rename(tmp, final); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil // lost the race: the winner's tree is identical
 		}
 		return fmt.Errorf("move prepared tree into place: %w", err)
-	}
-	return syncDir(filepath.Dir(final))
-}
-
-// syncDir makes a rename inside dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	serr := d.Sync()
-	cerr := d.Close()
-	if serr != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, serr)
-	}
-	if cerr != nil {
-		return fmt.Errorf("close directory %s: %w", dir, cerr)
 	}
 	return nil
 }

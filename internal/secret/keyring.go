@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"berth.dev/berth/internal/atomicfile"
 	"berth.dev/berth/internal/errdefs"
 )
 
@@ -153,53 +154,14 @@ func createKeyring(path string) (*Keyring, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create key file %s: %w", path, err)
 	}
-	// Write a temporary file, then hard-link it into place: the link fails if another process
-	// created the key file since we looked (then we use its key rather than replace it, or
-	// secrets sealed under that key would become unreadable), and readers never see a
-	// half-written file.
-	f, err := os.CreateTemp(filepath.Dir(path), ".keyring-*")
-	if err != nil {
-		return nil, fmt.Errorf("create key file %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() { _ = os.Remove(tmp) }()
-	if err := writeAndClose(f, content); err != nil {
-		return nil, fmt.Errorf("write key file %s: %w", path, err)
-	}
-	if err := os.Link(tmp, path); err != nil {
+	// WriteNewFile fails if another process created the key file since we looked: then we use
+	// its key rather than replace it, or secrets sealed under that key would become
+	// unreadable. Readers never see a half-written file.
+	if err := atomicfile.WriteNewFile(path, []byte(content), 0o600); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return LoadOrCreateKeyring(path)
 		}
 		return nil, fmt.Errorf("create key file %s: %w", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		return nil, fmt.Errorf("create key file %s: %w", path, err)
-	}
 	return kr, nil
-}
-
-// writeAndClose writes content to f (created 0600 by os.CreateTemp), syncs and closes it.
-func writeAndClose(f *os.File, content string) error {
-	if _, err := f.WriteString(content); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// syncDir makes a new directory entry durable.
-func syncDir(dir string) error {
-	d, err := os.Open(filepath.Clean(dir))
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return err
-	}
-	return d.Close()
 }

@@ -16,6 +16,8 @@ import (
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/httpapi"
 	"berth.dev/berth/internal/httpapi/controlplane"
+	"berth.dev/berth/internal/httpapi/dataplane"
+	"berth.dev/berth/internal/image"
 )
 
 // routes builds the one handler serving both planes, the object store and the registry:
@@ -27,6 +29,12 @@ import (
 func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *registry.Registry) (http.Handler, error) {
 	api := http.NewServeMux()
 	controlplane.New(s.svc, s.log).Register(api)
+	dataplane.New(s.svc, s.sessions, s.db, s.log, dataplane.Options{
+		Region:       s.cfg.Region,
+		Interpreters: image.HostInterpreters(),
+		CPUs:         s.cfg.Sandbox.CPUs,
+		MemoryBytes:  s.cfg.Sandbox.MemoryBytes,
+	}).Register(api)
 	api.Handle("/", httpapi.UnknownOperation(s.log))
 
 	agentcore, err := auth.NewSigV4(keys, auth.SigV4Options{Service: "bedrock-agentcore", Region: s.cfg.Region})

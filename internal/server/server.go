@@ -23,18 +23,20 @@ import (
 	"berth.dev/berth/internal/control"
 	"berth.dev/berth/internal/image"
 	"berth.dev/berth/internal/secret"
+	"berth.dev/berth/internal/session"
 	"berth.dev/berth/internal/store/sqlite"
 )
 
 // Server is a running Berth server.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	db      *sqlite.DB
-	svc     *control.Service
-	http    *http.Server
-	ln      net.Listener
-	closers []func() error // run in reverse on shutdown
+	cfg      config.Config
+	log      *slog.Logger
+	db       *sqlite.DB
+	svc      *control.Service
+	sessions *session.Manager
+	http     *http.Server
+	ln       net.Listener
+	closers  []func() error // run in reverse on shutdown
 }
 
 // New opens every subsystem and binds the listener; it serves nothing until Run. On error,
@@ -106,11 +108,39 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	if err != nil {
 		return nil, fmt.Errorf("artifact preparer: %w", err)
 	}
+	driver, err := selectDriver(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.sessions, err = session.New(session.Options{
+		Driver:       driver,
+		Store:        s.db,
+		Logger:       logger.With("component", "session"),
+		LogDir:       cfg.SessionLogDir(),
+		MaxSessions:  cfg.Sessions.MaxSessions,
+		InitTimeout:  cfg.Sessions.InitTimeout,
+		PingInterval: cfg.Sessions.PingInterval,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session manager: %w", err)
+	}
+	if err := s.sessions.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start session manager: %w", err)
+	}
+	s.closers = append(s.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return s.sessions.Close(ctx)
+	})
+
 	account := catalog.Account{Partition: "aws", Region: cfg.Region, ID: cfg.AccountID}
 	s.svc = control.NewService(s.db, account, prep, logger.With("component", "control"), control.ServiceOptions{
 		Workers:        cfg.Artifacts.PrepareWorkers,
 		PrepareTimeout: cfg.Artifacts.PrepareTimeout,
 		FailureReason:  image.FailureReason,
+		OnRuntimeDeleted: func(ctx context.Context, runtimeID string) {
+			s.sessions.StopRuntime(ctx, runtimeID, session.ReasonRuntimeDeleted)
+		},
 	})
 	if err := s.svc.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start control service: %w", err)

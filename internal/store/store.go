@@ -20,6 +20,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"berth.dev/berth/internal/catalog"
@@ -42,6 +43,7 @@ type Tx interface {
 	AccessKeys() AccessKeys
 	Objects() Objects
 	Registry() Registry
+	Sessions() Sessions
 }
 
 // Runtimes stores runtimes, their versions and their endpoints.
@@ -197,4 +199,54 @@ type Registry interface {
 	ListTags(ctx context.Context, repository string) ([]string, error)
 	// ListRepositories returns every repository with at least one manifest, sorted.
 	ListRepositories(ctx context.Context) ([]string, error)
+}
+
+// Session states.
+const (
+	SessionStarting    = "starting"
+	SessionActive      = "active"
+	SessionIdle        = "idle"
+	SessionTerminating = "terminating"
+	SessionTerminated  = "terminated"
+)
+
+// SessionRecord is the durable record of one runtime session: one sandbox from start to end.
+// A session id used again after its session ended gets a new record.
+type SessionRecord struct {
+	ID              string // UUIDv7: unique, and sorts by start time
+	RuntimeID       string
+	Endpoint        string // endpoint name (qualifier)
+	SessionID       string // the caller's runtime session id
+	Version         int    // pinned when the session started
+	State           string // one of the Session* states
+	EndReason       string // why it ended (idle_timeout, max_lifetime, stopped, …); "" while live
+	Driver          string // sandbox driver name
+	SandboxID       string
+	SandboxState    json.RawMessage // sandbox.State(), for reclaiming after a crash
+	CPUTime         time.Duration   // usage so far
+	MemoryPeakBytes int64
+	StartedAt       time.Time
+	LastActivityAt  time.Time
+	EndedAt         time.Time // zero while live
+}
+
+// SessionFilter narrows ListSessions; zero fields match everything.
+type SessionFilter struct {
+	RuntimeID string
+	SessionID string
+	LiveOnly  bool // only records whose State is not terminated
+}
+
+// Sessions stores session records.
+type Sessions interface {
+	// CreateSession inserts a record; a duplicate ID is ErrConflict.
+	CreateSession(ctx context.Context, s SessionRecord) error
+	// GetSession returns the record with that ID or ErrNotFound.
+	GetSession(ctx context.Context, id string) (SessionRecord, error)
+	// UpdateSession replaces every mutable field (State, EndReason, SandboxID, SandboxState,
+	// CPUTime, MemoryPeakBytes, LastActivityAt, EndedAt), or ErrNotFound.
+	UpdateSession(ctx context.Context, s SessionRecord) error
+	// ListSessions returns up to limit records matching f with ID < beforeID ("" for no
+	// bound), newest first.
+	ListSessions(ctx context.Context, f SessionFilter, beforeID string, limit int) ([]SessionRecord, error)
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol/types"
+
+	"berth.dev/berth/internal/sandbox/netns"
 )
 
 var (
@@ -53,9 +55,14 @@ type binaryServer struct {
 	url string
 }
 
-func startBinary(t *testing.T, dataDir string) *binaryServer {
+func startBinary(t *testing.T, dataDir string, args ...string) *binaryServer {
 	t.Helper()
-	cmd := exec.Command(berthBinary(t), "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn")
+	if err := netns.Available(); err != nil {
+		t.Skipf("the process sandbox driver needs network namespaces (run as root): %v", err)
+	}
+	args = append([]string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn",
+		"--sandbox-driver", "process", "--insecure-registries", "127.0.0.1"}, args...)
+	cmd := exec.Command(berthBinary(t), args...)
 	cmd.Stderr = testWriter{t}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -169,5 +176,54 @@ func TestCrash_KillDuringCreates(t *testing.T) {
 		if err != nil || aws.ToString(def.LiveVersion) != "1" {
 			t.Errorf("%s: DEFAULT endpoint %v err %v", name, def, err)
 		}
+	}
+}
+
+// TestCrash_KillWithLiveSessions kills the server with SIGKILL while sessions are live.
+// After a restart no agent process survives and the session records say why they ended.
+func TestCrash_KillWithLiveSessions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	dataDir := t.TempDir()
+	first := startBinary(t, dataDir)
+	ts := &testServer{URL: first.url, Addr: strings.TrimPrefix(first.url, "http://"), DataDir: dataDir,
+		Creds: readCredentials(t, filepath.Join(dataDir, "credentials"))}
+	rt := ts.deployPython(t, "live_py", nil)
+	c := ts.data(t)
+	var pids []int
+	for _, name := range []string{"one", "two", "three"} {
+		m, _ := invokeJSON(t, c, rt.ARN, sid(name), `{"op":"incr"}`)
+		pids = append(pids, int(m["pid"].(float64)))
+	}
+	if live := ts.sessions(t, "live=true"); len(live) != 3 {
+		t.Fatalf("%d live sessions before the kill, want 3", len(live))
+	}
+	_ = first.cmd.Process.Signal(syscall.SIGKILL)
+	_ = first.cmd.Wait()
+
+	second := startBinary(t, dataDir)
+	ts.URL = second.url
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("agent process %d survived the server's kill and restart", pid)
+		}
+	}
+	if left := processesUnder(dataDir); len(left) > 0 {
+		t.Errorf("processes left under the data dir: %v", left)
+	}
+	recs := ts.sessions(t, "agentRuntimeId="+rt.ID)
+	if len(recs) != 3 {
+		t.Fatalf("%d session records after restart, want 3: %+v", len(recs), recs)
+	}
+	for _, r := range recs {
+		if r.State != "terminated" || r.EndReason != "server_restart" {
+			t.Errorf("session %s: state %s reason %q, want terminated / server_restart", r.SessionID, r.State, r.EndReason)
+		}
+	}
+	// The same session id works again, on a fresh sandbox.
+	c = ts.data(t)
+	if n := count(t, c, rt.ARN, sid("one")); n != 1 {
+		t.Errorf("restarted session counted %d, want 1", n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,8 +22,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/sandbox/netns"
+	_ "berth.dev/berth/internal/sandbox/process" // the driver the e2e servers use
 	"berth.dev/berth/internal/server"
 )
 
@@ -42,12 +47,21 @@ func startServer(t *testing.T) *testServer {
 	return startServerIn(t, t.TempDir())
 }
 
-func startServerIn(t *testing.T, dataDir string) *testServer {
+func startServerIn(t *testing.T, dataDir string, tweaks ...func(*config.Config)) *testServer {
 	t.Helper()
+	if err := netns.Available(); err != nil {
+		t.Skipf("the process sandbox driver needs network namespaces (run as root): %v", err)
+	}
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Artifacts.InsecureRegistries = []string{"127.0.0.1"}
+	cfg.Sandbox.Driver = "process"
+	cfg.Sessions.InitTimeout = 20 * time.Second
+	cfg.Sessions.PingInterval = 200 * time.Millisecond
+	for _, tw := range tweaks {
+		tw(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -220,3 +234,42 @@ func asType[T error](t *testing.T, err error) T {
 }
 
 func asAPIError(err error, target *smithy.APIError) bool { return errors.As(err, target) }
+
+// addHeader adds a raw HTTP header to an SDK request (custom headers are not modelled).
+func addHeader(name, value string) func(*middleware.Stack) error {
+	return func(s *middleware.Stack) error {
+		return s.Build.Add(middleware.BuildMiddlewareFunc("berth-test-header-"+name, func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+			if req, ok := in.Request.(*smithyhttp.Request); ok {
+				req.Header.Set(name, value)
+			}
+			return next.HandleBuild(ctx, in)
+		}), middleware.After)
+	}
+}
+
+// sessionRecord is one entry of GET /berth/v1/sessions.
+type sessionRecord struct {
+	ID        string `json:"id"`
+	SessionID string `json:"runtimeSessionId"`
+	State     string `json:"state"`
+	EndReason string `json:"endReason"`
+	Version   string `json:"agentRuntimeVersion"`
+}
+
+// sessions lists session records through Berth's extension API.
+func (ts *testServer) sessions(t *testing.T, query string) []sessionRecord {
+	t.Helper()
+	resp := signedRequest(t, "GET", ts.URL+"/berth/v1/sessions?"+query, "", ts.Creds, time.Now())
+	if resp.StatusCode != 200 {
+		t.Fatalf("list sessions: %d %s", resp.StatusCode, resp.Body)
+	}
+	var out struct {
+		Sessions []sessionRecord `json:"sessions"`
+	}
+	if err := jsonUnmarshal(resp.Body, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Sessions
+}
+
+func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }

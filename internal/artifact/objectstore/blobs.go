@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"berth.dev/berth/internal/atomicfile"
 )
 
 // blobs stores object contents as content-addressed files:
@@ -17,7 +19,8 @@ import (
 //	root/tmp/put-*           uploads in progress, renamed into place when complete
 //
 // tmp/ is on the same filesystem as sha256/, so the rename is atomic. A blob is made durable
-// (file fsync, rename, directory fsync) before any metadata row may reference it.
+// (file fsync, rename, directory fsync: atomicfile.Commit) before any metadata row may
+// reference it.
 type blobs struct {
 	root string
 	tmp  string
@@ -72,28 +75,28 @@ func (b *blobs) path(digest string) (string, error) {
 	return filepath.Join(b.root, h[:2], h), nil
 }
 
-// commit moves a complete, synced temporary file into place under digest. If the blob
-// already exists (same content), the temporary file is removed instead. The caller holds
+// commit makes the written temporary file f durable as the blob of digest (fsync, rename,
+// directory fsync). If the blob already exists (same content), f is closed and removed
+// instead. f is closed when commit returns; on error the caller removes it. The caller holds
 // the digest's lock.
-func (b *blobs) commit(tmpPath, digest string) error {
+func (b *blobs) commit(f *os.File, digest string) error {
 	p, err := b.path(digest)
 	if err != nil {
+		_ = f.Close()
 		return err
 	}
 	if _, err := os.Stat(p); err == nil {
-		if err := os.Remove(tmpPath); err != nil {
+		_ = f.Close() // nothing of it is kept
+		if err := os.Remove(f.Name()); err != nil {
 			return fmt.Errorf("commit blob %s: remove duplicate upload: %w", digest, err)
 		}
 		return nil
 	}
-	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		_ = f.Close()
 		return fmt.Errorf("commit blob %s: %w", digest, err)
 	}
-	if err := os.Rename(tmpPath, p); err != nil {
-		return fmt.Errorf("commit blob %s: %w", digest, err)
-	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.Commit(f, p); err != nil {
 		return fmt.Errorf("commit blob %s: %w", digest, err)
 	}
 	return nil
@@ -146,18 +149,6 @@ func (b *blobs) digests() ([]string, error) {
 		return nil, fmt.Errorf("list blobs: %w", err)
 	}
 	return out, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir) // #nosec G304 -- a directory of the blob store
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return err
-	}
-	return d.Close()
 }
 
 // keyedMutex is a set of mutexes by name, created on demand and dropped when unused. Put

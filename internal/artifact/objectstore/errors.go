@@ -101,14 +101,6 @@ func errIncompleteBody() error {
 		errdefs.ErrInvalidArgument)
 }
 
-func errSignatureMismatch(message string) error {
-	return newAPIError(http.StatusForbidden, "SignatureDoesNotMatch", message, errdefs.ErrUnauthenticated)
-}
-
-func errAccessDenied(message string) error {
-	return newAPIError(http.StatusForbidden, "AccessDenied", message, errdefs.ErrPermissionDenied)
-}
-
 func errInvalidRange() error {
 	return newAPIError(http.StatusRequestedRangeNotSatisfiable, "InvalidRange",
 		"The requested range is not satisfiable", errdefs.ErrInvalidArgument)

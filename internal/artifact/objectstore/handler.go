@@ -23,14 +23,11 @@ import (
 // The S3 API is signed with SigV4 for service "s3": the canonical URI is the escaped path as
 // sent (S3 does not double-encode it) and the payload hash is X-Amz-Content-Sha256 as
 // declared. The handler checks a hex payload hash against the body itself. For the
-// aws-chunked streaming modes an Authenticator may either
-//   - decode the body itself, as internal/auth's SigV4 does: return a Body of the plain
-//     object bytes, "aws-chunked" removed from Content-Encoding and the trailers in
-//     Request.Trailer at EOF; or
-//   - leave the body encoded (Content-Encoding still lists aws-chunked): the handler decodes
-//     it, and for the signed modes verifies the chunk signatures against the
-//     StreamingCredentials the Authenticator put in the context (WithStreamingCredentials),
-//     refusing a signed body without them.
+// aws-chunked streaming modes the Authenticator must decode the body, as internal/auth's
+// SigV4 does: return a Body of the plain object bytes (having verified the chunk and trailer
+// signatures), "aws-chunked" removed from Content-Encoding and the trailers in
+// Request.Trailer at EOF. The handler does not decode aws-chunked itself: a streaming body
+// whose Content-Encoding still lists aws-chunked is refused with NotImplemented.
 type Authenticator interface {
 	Authenticate(r *http.Request) (*http.Request, error)
 }

@@ -2,8 +2,6 @@ package objectstore
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"io"
 	"io/fs"
@@ -16,8 +14,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -77,7 +77,7 @@ func (keys) LookupAccessKey(_ context.Context, id string) (string, string, error
 }
 
 // sigv4Auth adapts internal/auth's real SigV4 verifier (service s3) to Authenticator, as the
-// server does. It decodes aws-chunked bodies itself.
+// server does. It decodes aws-chunked bodies and verifies their chunk and trailer signatures.
 type sigv4Auth struct{ v *auth.SigV4 }
 
 func (a sigv4Auth) Authenticate(r *http.Request) (*http.Request, error) {
@@ -102,38 +102,12 @@ func mapAuthError(err error) (int, string, string) {
 	return http.StatusInternalServerError, "InternalError", "authentication failed"
 }
 
-// passthroughAuth accepts every request and leaves aws-chunked bodies encoded, so the
-// handler's own decoder runs. For a signed streaming body it derives StreamingCredentials
-// from the test secret and the Authorization header without checking the seed signature
-// (the SigV4 server variant checks seeds; this one exists to exercise the handler's chunk
-// verification).
-type passthroughAuth struct{}
+// allowAuth accepts every request and hands it on unchanged, to reach the handler's own
+// checks with requests the SDK would refuse to build. It decodes nothing: aws-chunked bodies
+// stay encoded, which the handler refuses.
+type allowAuth struct{}
 
-func (passthroughAuth) Authenticate(r *http.Request) (*http.Request, error) {
-	if !strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") ||
-		!strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
-		return r, nil
-	}
-	authz := r.Header.Get("Authorization")
-	cred := between(authz, "Credential=", ",")
-	sig := between(authz+",", "Signature=", ",")
-	parts := strings.SplitN(cred, "/", 2)
-	if len(parts) != 2 || sig == "" {
-		return nil, errors.New("test authenticator: malformed Authorization")
-	}
-	scope := parts[1]
-	f := strings.Split(scope, "/") // date/region/service/aws4_request
-	if len(f) != 4 {
-		return nil, errors.New("test authenticator: malformed scope")
-	}
-	creds := StreamingCredentials{
-		SigningKey:    signingKey(testSecret, f[0], f[1], f[2]),
-		AmzDate:       r.Header.Get("X-Amz-Date"),
-		Scope:         scope,
-		SeedSignature: sig,
-	}
-	return r.WithContext(WithStreamingCredentials(r.Context(), creds)), nil
-}
+func (allowAuth) Authenticate(r *http.Request) (*http.Request, error) { return r, nil }
 
 // denyAuth refuses everything.
 type denyAuth struct{}
@@ -142,27 +116,21 @@ func (denyAuth) Authenticate(*http.Request) (*http.Request, error) {
 	return nil, errors.New("denied by test")
 }
 
-func between(s, start, end string) string {
-	_, after, ok := strings.Cut(s, start)
-	if !ok {
-		return ""
+// signV4 signs req in place with the AWS SDK's SigV4 signer, as S3 clients sign: the payload
+// hash is req's X-Amz-Content-Sha256 (UNSIGNED-PAYLOAD if unset), and the path is escaped
+// once. The signature is good for newSigV4Auth.
+func signV4(t testing.TB, req *http.Request) {
+	t.Helper()
+	hash := req.Header.Get("X-Amz-Content-Sha256")
+	if hash == "" {
+		hash = unsignedPayload
+		req.Header.Set("X-Amz-Content-Sha256", hash)
 	}
-	v, _, _ := strings.Cut(after, end)
-	return strings.TrimSpace(v)
-}
-
-func hmacSHA256(key []byte, data string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(data))
-	return m.Sum(nil)
-}
-
-// signingKey derives a SigV4 signing key.
-func signingKey(secret, date, region, service string) []byte {
-	k := hmacSHA256([]byte("AWS4"+secret), date)
-	k = hmacSHA256(k, region)
-	k = hmacSHA256(k, service)
-	return hmacSHA256(k, "aws4_request")
+	creds := aws.Credentials{AccessKeyID: testKeyID, SecretAccessKey: testSecret}
+	if err := v4.NewSigner().SignHTTP(req.Context(), creds, req, hash, "s3", testRegion, time.Now(),
+		func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }); err != nil {
+		t.Fatalf("sign request: %v", err)
+	}
 }
 
 // recorder remembers the headers of the PUT requests that reach the handler.
@@ -202,7 +170,7 @@ type testServer struct {
 
 type serverOptions struct {
 	tls   bool
-	authn string // "sigv4" (default), "passthrough", "deny"
+	authn string // "sigv4" (default), "allow", "deny"
 	opts  Options
 }
 
@@ -214,8 +182,8 @@ func newTestServer(t testing.TB, so serverOptions) *testServer {
 	switch so.authn {
 	case "", "sigv4":
 		authn = newSigV4Auth(t)
-	case "passthrough":
-		authn = passthroughAuth{}
+	case "allow":
+		authn = allowAuth{}
 	case "deny":
 		authn = denyAuth{}
 	default:

@@ -37,51 +37,36 @@ func (h *handler) putObject(w http.ResponseWriter, r *http.Request, t target) er
 	return nil
 }
 
+// The x-amz-content-sha256 values that select how a PutObject body is sent.
+const (
+	unsignedPayload          = "UNSIGNED-PAYLOAD"
+	streamingUnsignedTrailer = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+	streamingSigned          = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+	streamingSignedTrailer   = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+)
+
 // preparePayload works out how a PutObject body is sent and which digests the client
-// declared for it. It returns the reader of the object's content (decoding aws-chunked),
-// fills in in.size, in.hashers and in.verify, and returns a function that adds the verified
-// checksum to the response.
+// declared for it. It returns the reader of the object's content, fills in in.size,
+// in.hashers and in.verify, and returns a function that adds the verified checksum to the
+// response. aws-chunked bodies arrive decoded by the Authenticator (see Authenticator).
 func preparePayload(r *http.Request, in *putInput) (io.Reader, func(http.Header), error) {
 	var checks []func(putSums) error
-	body := io.Reader(r.Body)
 	in.size = r.ContentLength
-	var chunked *chunkedReader
 
 	switch mode := r.Header.Get("X-Amz-Content-Sha256"); mode {
 	case "", unsignedPayload:
 	case streamingUnsignedTrailer, streamingSigned, streamingSignedTrailer:
-		if !hasCoding(r.Header, "aws-chunked") {
-			// The authenticator decoded the body (and checked its signatures) already.
-			if v := r.Header.Get("X-Amz-Decoded-Content-Length"); v != "" && in.size < 0 {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || n < 0 {
-					return nil, nil, errInvalidArgument("X-Amz-Decoded-Content-Length is not a valid length.")
-				}
-				in.size = n
-			}
-			break
+		if hasCoding(r.Header, "aws-chunked") {
+			// Only the Authenticator can check chunk signatures; it had to decode the body.
+			return nil, nil, errNotImplemented("Decoding an aws-chunked body the authenticator left encoded")
 		}
-		in.size = -1
-		if v := r.Header.Get("X-Amz-Decoded-Content-Length"); v != "" {
+		if v := r.Header.Get("X-Amz-Decoded-Content-Length"); v != "" && in.size < 0 {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 {
 				return nil, nil, errInvalidArgument("X-Amz-Decoded-Content-Length is not a valid length.")
 			}
 			in.size = n
-		} else if mode != streamingUnsignedTrailer {
-			return nil, nil, newAPIError(http.StatusLengthRequired, "MissingContentLength",
-				"You must provide the X-Amz-Decoded-Content-Length header.", nil)
 		}
-		var signer *chunkSigner
-		if mode != streamingUnsignedTrailer {
-			creds, ok := streamingCredentialsFrom(r.Context())
-			if !ok {
-				return nil, nil, errAccessDenied("Chunk signatures cannot be verified for this request.")
-			}
-			signer = newChunkSigner(creds)
-		}
-		chunked = newChunkedReader(r.Body, signer, mode == streamingSignedTrailer)
-		body = chunked
 	default:
 		if strings.HasPrefix(mode, "STREAMING-") {
 			return nil, nil, errNotImplemented("The payload signing mode " + mode)
@@ -111,7 +96,7 @@ func preparePayload(r *http.Request, in *putInput) (io.Reader, func(http.Header)
 		})
 	}
 
-	echo, err := checksumChecks(r, in, chunked, &checks)
+	echo, err := checksumChecks(r, in, &checks)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -123,12 +108,13 @@ func preparePayload(r *http.Request, in *putInput) (io.Reader, func(http.Header)
 		}
 		return nil
 	}
-	return body, echo, nil
+	return r.Body, echo, nil
 }
 
 // checksumChecks arranges for the x-amz-checksum-* value, sent as a header or as the
-// aws-chunked trailer named by X-Amz-Trailer, to be verified.
-func checksumChecks(r *http.Request, in *putInput, chunked *chunkedReader, checks *[]func(putSums) error) (func(http.Header), error) {
+// aws-chunked trailer named by X-Amz-Trailer (in r.Trailer once the body is read), to be
+// verified.
+func checksumChecks(r *http.Request, in *putInput, checks *[]func(putSums) error) (func(http.Header), error) {
 	hc, value, err := headerChecksum(r.Header)
 	if err != nil {
 		return nil, err
@@ -146,12 +132,7 @@ func checksumChecks(r *http.Request, in *putInput, chunked *chunkedReader, check
 			return nil, err
 		}
 		in.hashers = append(in.hashers, tc.h)
-		trailer := func() string {
-			if chunked != nil {
-				return chunked.trailer(tc.header)
-			}
-			return r.Trailer.Get(tc.header)
-		}
+		trailer := func() string { return r.Trailer.Get(tc.header) }
 		*checks = append(*checks, func(putSums) error {
 			v := trailer()
 			if v == "" {

@@ -116,13 +116,6 @@ func (s *Store) putBlob(ctx context.Context, in putInput, body io.Reader) (store
 			return store.Object{}, err
 		}
 	}
-	if err := f.Sync(); err != nil {
-		return store.Object{}, fmt.Errorf("sync blob: %w", err)
-	}
-	closed = true
-	if err := f.Close(); err != nil {
-		return store.Object{}, fmt.Errorf("close blob: %w", err)
-	}
 
 	obj := store.Object{
 		Bucket:      in.bucket,
@@ -137,7 +130,8 @@ func (s *Store) putBlob(ctx context.Context, in putInput, body io.Reader) (store
 	}
 	unlock := s.locks.lock(obj.Digest)
 	defer unlock()
-	if err := s.blobs.commit(tmp, obj.Digest); err != nil {
+	closed = true // commit closes f, whatever happens
+	if err := s.blobs.commit(f, obj.Digest); err != nil {
 		return store.Object{}, err
 	}
 	placed = true

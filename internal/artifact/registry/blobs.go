@@ -15,6 +15,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"berth.dev/berth/internal/atomicfile"
 	"berth.dev/berth/internal/errdefs"
 )
 
@@ -130,35 +131,11 @@ func (b *blobStore) commitFile(p string, h v1.Hash) (int64, error) {
 	return n, b.commit(f, h)
 }
 
-// commit fsyncs and closes f, then renames it to blob h and fsyncs the directory.
+// commit fsyncs and closes f, then renames it to blob h and fsyncs the directory. Renaming
+// over an existing blob is harmless: the content is identical.
 func (b *blobStore) commit(f *os.File, h v1.Hash) error {
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("sync blob %s: %w", h, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close blob %s: %w", h, err)
-	}
-	// Renaming over an existing blob is harmless: the content is identical.
-	if err := os.Rename(f.Name(), b.path(h)); err != nil {
-		return fmt.Errorf("rename blob %s: %w", h, err)
-	}
-	return syncDir(filepath.Dir(b.path(h)))
-}
-
-// syncDir makes a rename inside dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	serr := d.Sync()
-	cerr := d.Close()
-	if serr != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, serr)
-	}
-	if cerr != nil {
-		return fmt.Errorf("close directory %s: %w", dir, cerr)
+	if err := atomicfile.Commit(f, b.path(h)); err != nil {
+		return fmt.Errorf("commit blob %s: %w", h, err)
 	}
 	return nil
 }

@@ -8,5 +8,7 @@
 // a writer and sees a consistent snapshot from its first read.
 //
 // The schema lives in migrations/*.sql, embedded and applied by goose on Open. Times are
-// stored as unix milliseconds and returned in UTC; JSON documents are TEXT.
+// stored as unix milliseconds and returned in UTC, durations as integer nanoseconds. JSON
+// documents the store encodes itself are TEXT; opaque JSON it is handed (a sandbox's state)
+// is a BLOB, kept byte for byte.
 package sqlite

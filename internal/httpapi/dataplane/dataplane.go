@@ -1,0 +1,49 @@
+// Package dataplane serves AgentCore's data-plane operations (AGENTCORE-WIRE.md §2):
+// InvokeAgentRuntime and StopRuntimeSession, plus Berth's session listing under
+// /berth/v1/sessions. It resolves the runtime and endpoint from the catalog, gets a session
+// from the session manager, and streams the exchange through internal/proxy.
+package dataplane
+
+import (
+	"log/slog"
+	"net/http"
+
+	"berth.dev/berth/internal/control"
+	"berth.dev/berth/internal/httpapi"
+	"berth.dev/berth/internal/image"
+	"berth.dev/berth/internal/session"
+	"berth.dev/berth/internal/store"
+)
+
+// Options configure the data plane.
+type Options struct {
+	Region       string
+	Interpreters image.Interpreters // finds python/node for code zips
+	// DefaultLimits apply to every session's sandbox.
+	CPUs        float64
+	MemoryBytes int64
+}
+
+// API holds the data-plane handlers.
+type API struct {
+	svc      *control.Service
+	sessions *session.Manager
+	st       store.Store
+	log      *slog.Logger
+	opts     Options
+}
+
+// New returns the data-plane API.
+func New(svc *control.Service, sessions *session.Manager, st store.Store, logger *slog.Logger, opts Options) *API {
+	return &API{svc: svc, sessions: sessions, st: st, log: logger, opts: opts}
+}
+
+// Register adds the data-plane routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	h := func(f httpapi.HandlerFunc) http.Handler { return httpapi.Handle(a.log, f) }
+	mux.Handle("POST /runtimes/{agentRuntimeArn}/invocations", h(a.invoke))
+	mux.Handle("POST /runtimes/{agentRuntimeArn}/invocations/{$}", h(a.invoke))
+	mux.Handle("POST /runtimes/{agentRuntimeArn}/stopruntimesession", h(a.stopSession))
+	mux.Handle("GET /berth/v1/sessions", h(a.listSessions))
+	mux.Handle("GET /berth/v1/sessions/{id}", h(a.getSession))
+}

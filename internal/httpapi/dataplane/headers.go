@@ -1,0 +1,120 @@
+package dataplane
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"berth.dev/berth/internal/catalog"
+	"berth.dev/berth/internal/errdefs"
+)
+
+const requestIDHeader = "X-Amzn-Bedrock-AgentCore-Runtime-Request-Id"
+
+// traceHeaders pass into the agent and are echoed to the caller.
+var traceHeaders = []struct {
+	name  string
+	field string
+	max   int
+}{
+	{"X-Amzn-Trace-Id", "traceId", 128},
+	{"Traceparent", "traceParent", 128},
+	{"Tracestate", "traceState", 512},
+	{"Baggage", "baggage", 8192},
+}
+
+// passHeaders go into the agent unchanged when present.
+var passHeaders = []struct {
+	name  string
+	field string
+	max   int
+}{
+	{"Content-Type", "contentType", 256},
+	{"Accept", "accept", 256},
+	{"Mcp-Session-Id", "mcpSessionId", 1024},
+	{"Mcp-Protocol-Version", "mcpProtocolVersion", 1024},
+	{"X-Amzn-Bedrock-AgentCore-Runtime-User-Id", "runtimeUserId", 1024},
+}
+
+// maxCustomHeader bounds an allow-listed header value (AGENTCORE-WIRE.md §2.10).
+const maxCustomHeader = 4096
+
+func newSessionID() string { return uuid.NewString() }
+
+// newTraceparent makes a W3C traceparent with fresh ids, sampled.
+func newTraceparent() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return "00-" + hex.EncodeToString(b[:16]) + "-" + hex.EncodeToString(b[16:]) + "-01"
+}
+
+// validateHeaders checks the modelled header constraints, reporting every violation.
+func validateHeaders(r *http.Request, allow []string) error {
+	var f errdefs.Fields
+	for _, h := range append(passHeaders, traceHeaders...) {
+		v, ok := r.Header[h.name]
+		if !ok {
+			continue
+		}
+		if len(v[0]) > h.max {
+			f.Add(h.field, "Member must have length less than or equal to %d", h.max)
+		}
+	}
+	for _, name := range allow {
+		if v := r.Header.Get(name); len(v) > maxCustomHeader {
+			f.Add(name, "Header value must have length less than or equal to %d", maxCustomHeader)
+		}
+	}
+	return f.Err()
+}
+
+// agentHeaders builds the complete header set sent into the agent (§4.7): the platform's
+// own headers, trace context, the modelled pass-through headers and the runtime's
+// allow-listed headers. Nothing else of the caller's request reaches the agent — in
+// particular never its SigV4 Authorization.
+func agentHeaders(r *http.Request, sessionID, requestID, traceparent string, cfg catalog.RuntimeConfig) http.Header {
+	out := http.Header{}
+	for _, h := range passHeaders {
+		if v := r.Header.Get(h.name); v != "" {
+			out.Set(h.name, v)
+		}
+	}
+	if out.Get("Content-Type") == "" {
+		out.Set("Content-Type", "application/octet-stream")
+	}
+	for _, h := range traceHeaders {
+		if v := r.Header.Get(h.name); v != "" {
+			out.Set(h.name, v)
+		}
+	}
+	out.Set("Traceparent", traceparent)
+	out.Set(sessionHeader, sessionID)
+	out.Set(requestIDHeader, requestID)
+	jwt := cfg.AuthorizerConfiguration != nil && cfg.AuthorizerConfiguration.CustomJWTAuthorizer != nil
+	if cfg.RequestHeaderConfiguration != nil {
+		for _, name := range cfg.RequestHeaderConfiguration.RequestHeaderAllowlist {
+			if strings.EqualFold(name, "Authorization") && !jwt {
+				continue // only a JWT bearer may be forwarded, never a SigV4 signature
+			}
+			if v, ok := r.Header[http.CanonicalHeaderKey(name)]; ok {
+				out[http.CanonicalHeaderKey(name)] = v
+			}
+		}
+	}
+	return out
+}
+
+// echoHeaders sets the response headers the caller gets in addition to the agent's.
+func echoHeaders(w http.ResponseWriter, r *http.Request, sessionID, traceparent string) {
+	h := w.Header()
+	h.Set(sessionHeader, sessionID)
+	for _, t := range traceHeaders {
+		if v := r.Header.Get(t.name); v != "" {
+			h.Set(t.name, v)
+		}
+	}
+	h.Set("Traceparent", traceparent)
+}

@@ -1,0 +1,43 @@
+package dataplane
+
+import (
+	"net/http"
+
+	"berth.dev/berth/internal/catalog"
+	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/httpapi"
+	"berth.dev/berth/internal/session"
+)
+
+// stopSession is StopRuntimeSession (AGENTCORE-WIRE.md §2.4): it ends the session now and
+// wipes its sandbox; an unknown or already-ended session is ResourceNotFoundException.
+func (a *API) stopSession(w http.ResponseWriter, r *http.Request) error {
+	addr, err := a.parseAddress(r)
+	if err != nil {
+		return err
+	}
+	sid, err := sessionID(r, false)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		ClientToken *string `json:"clientToken"`
+	}
+	if err := httpapi.DecodeJSON(r, &body); err != nil {
+		return err
+	}
+	var f errdefs.Fields
+	catalog.ValidateClientToken("clientToken", body.ClientToken, &f)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if _, err := a.svc.GetEndpoint(r.Context(), addr.RuntimeID, addr.Endpoint); err != nil {
+		return err
+	}
+	if err := a.sessions.Stop(r.Context(), session.Key{RuntimeID: addr.RuntimeID, Endpoint: addr.Endpoint, SessionID: sid}); err != nil {
+		return err
+	}
+	w.Header().Set(sessionHeader, sid)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}

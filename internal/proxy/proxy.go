@@ -1,0 +1,141 @@
+// Package proxy streams one request into an agent inside a sandbox and the agent's answer
+// back, unbuffered: request bodies of up to 100 MB flow through without being held in
+// memory, and every chunk the agent writes (SSE events included) is flushed to the caller at
+// once. It knows nothing about sessions or AgentCore; the data plane builds the outbound
+// headers and maps errors.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"syscall"
+
+	"berth.dev/berth/internal/errdefs"
+)
+
+// Target is where and how to forward.
+type Target struct {
+	Transport http.RoundTripper // dials into the sandbox
+	Port      int
+	Path      string      // agent path, e.g. /invocations
+	RawQuery  string      // query to send to the agent
+	Header    http.Header // complete outbound request headers (the caller's are not copied)
+	// ResponseHeaders lists the agent response headers passed back to the caller (canonical
+	// names); Content-Type is always passed.
+	ResponseHeaders []string
+	// Abort, when closed, cancels the exchange (the session ended under it).
+	Abort <-chan struct{}
+}
+
+// Forward sends r's method and body to the agent and streams the response to w. A non-2xx
+// answer from the agent, or a failure before the response started, returns an error wrapping
+// errdefs.ErrRuntimeClient and writes nothing; a failure after the response started aborts
+// the connection (the caller sees a truncated stream, never a silent clean end).
+func Forward(w http.ResponseWriter, r *http.Request, t Target) error {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	if t.Abort != nil {
+		go func() {
+			select {
+			case <-t.Abort:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	var failure error
+	keep := map[string]bool{"Content-Type": true}
+	for _, h := range t.ResponseHeaders {
+		keep[http.CanonicalHeaderKey(h)] = true
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL = &url.URL{Scheme: "http", Host: "agent:" + strconv.Itoa(t.Port), Path: t.Path, RawQuery: t.RawQuery}
+			pr.Out.Host = "127.0.0.1:" + strconv.Itoa(t.Port)
+			pr.Out.Header = t.Header.Clone()
+			if pr.Out.Header == nil {
+				pr.Out.Header = http.Header{}
+			}
+		},
+		Transport:     t.Transport,
+		FlushInterval: -1, // flush every write: SSE and chunked answers stream as produced
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.StatusCode < 200 || resp.StatusCode > 299 {
+				snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+				_ = resp.Body.Close()
+				return &agentStatusError{status: resp.StatusCode, body: string(snippet)}
+			}
+			for k := range resp.Header {
+				if !keep[k] {
+					delete(resp.Header, k)
+				}
+			}
+			if resp.Header.Get("Content-Type") == "" {
+				resp.Header.Set("Content-Type", "application/octet-stream")
+			}
+			return nil
+		},
+		ErrorHandler: func(_ http.ResponseWriter, _ *http.Request, err error) {
+			failure = err
+		},
+	}
+	rp.ServeHTTP(w, r.WithContext(ctx))
+	if failure == nil {
+		return nil
+	}
+	return classify(failure, t.Abort)
+}
+
+// agentStatusError is a non-2xx answer from the agent.
+type agentStatusError struct {
+	status int
+	body   string
+}
+
+func (e *agentStatusError) Error() string {
+	if e.body == "" {
+		return fmt.Sprintf("the agent answered HTTP %d", e.status)
+	}
+	return fmt.Sprintf("the agent answered HTTP %d: %s", e.status, e.body)
+}
+
+// classify turns a transport failure into a RuntimeClientError that says what happened.
+func classify(err error, abort <-chan struct{}) error {
+	var se *agentStatusError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("%w: %s", errdefs.ErrRuntimeClient, se.Error())
+	case isClosed(abort):
+		return fmt.Errorf("%w: the agent's session ended while handling the request", errdefs.ErrRuntimeClient)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("request cancelled: %w", err)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("%w: the agent refused the connection (is it listening on 0.0.0.0 on its port?)", errdefs.ErrRuntimeClient)
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: the agent closed the connection before answering (did it crash?)", errdefs.ErrRuntimeClient)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%w: the agent did not answer in time", errdefs.ErrRuntimeClient)
+	}
+	return fmt.Errorf("%w: forwarding to the agent failed: %v", errdefs.ErrRuntimeClient, err)
+}
+
+func isClosed(c <-chan struct{}) bool {
+	if c == nil {
+		return false
+	}
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

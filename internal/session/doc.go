@@ -1,0 +1,25 @@
+// Package session is Berth's session manager: it maps (runtime, endpoint, session id) to one
+// live sandbox, starts sandboxes on first use, and ends them.
+//
+// A session is pinned to the version its endpoint pointed at when it started. Its states are
+// starting → active ⇄ idle → terminating → terminated (store.Session*), and every session has
+// a durable store.SessionRecord that keeps its start, end, reason, version and usage.
+//
+// Concurrency model. The Manager keeps a map of live sessions under one mutex. Each session
+// is driven by exactly one goroutine owned by the Manager (counted in its WaitGroup): it
+// resolves the target, creates the record, starts the sandbox, waits for the agent's first
+// healthy GET /ping, and then runs the lifecycle loop (ping, idle timeout, max lifetime,
+// agent exit) until it ends the session. That goroutine is the only writer of the session's
+// record after creation, so record updates never race. Requests (Acquire, Lease.Release)
+// only change in-memory counters under the session's mutex and poke the goroutine; Stop,
+// StopRuntime and Close ask it to end the session and wait until it has.
+//
+// Concurrent first calls for one key start one sandbox: the first Acquire inserts the
+// session into the map and starts its goroutine; later ones find it and wait for start-up.
+// The start runs with the first caller's context values but not its cancellation, so a
+// caller that gives up does not fail the others.
+//
+// On Start, sessions left live by a previous process are reconciled: their sandboxes are
+// reclaimed (killed and wiped) through sandbox.Reclaimer when the driver has it, and their
+// records are closed with reason server_restart.
+package session

@@ -1,0 +1,67 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"berth.dev/berth/internal/errdefs"
+)
+
+// waitHealthy polls GET /ping until the agent answers 200, the sandbox exits, InitTimeout
+// passes or ctx ends. It returns the agent's status.
+func (m *Manager) waitHealthy(ctx context.Context, s *session) (string, error) {
+	ictx, cancel := context.WithTimeout(ctx, m.opts.InitTimeout)
+	defer cancel()
+	tick := time.NewTicker(startPollInterval)
+	defer tick.Stop()
+	for {
+		pctx, pcancel := context.WithTimeout(ictx, m.opts.PingTimeout)
+		status, err := ping(pctx, s.client)
+		pcancel()
+		if err == nil {
+			return status, nil
+		}
+		select {
+		case <-s.sb.Done():
+			return "", m.exitedErr(s)
+		default:
+		}
+		select {
+		case <-s.sb.Done():
+			return "", m.exitedErr(s)
+		case <-ictx.Done():
+			if ctx.Err() != nil {
+				return "", fmt.Errorf("wait for agent: %w", ctx.Err())
+			}
+			return "", initTimeoutErr(m.opts.InitTimeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// initTimeoutErr is AgentCore's message for an agent that never became healthy.
+func initTimeoutErr(d time.Duration) error {
+	secs := strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+	msg := "Runtime initialization time exceeded. Please make sure that initialization completes in " + secs + "s."
+	return fmt.Errorf("%w: %s", errdefs.ErrRuntimeClient, msg)
+}
+
+// exitedErr describes an agent that exited before it became healthy, with the end of its
+// output.
+func (m *Manager) exitedErr(s *session) error {
+	exit := s.sb.ExitErr()
+	if exit == nil {
+		exit = errors.New("exit status 0")
+	}
+	if s.logPath == "" {
+		return fmt.Errorf("%w: agent exited during start-up: %w", errdefs.ErrRuntimeClient, exit)
+	}
+	tail := logTail(s.logPath, logTailBytes, logTailLines)
+	if tail != "" {
+		tail = "\nlast output:\n" + tail
+	}
+	return fmt.Errorf("%w: agent exited during start-up: %w; see %s%s", errdefs.ErrRuntimeClient, exit, s.logPath, tail)
+}

@@ -1,0 +1,80 @@
+package session
+
+import (
+	"log/slog"
+	"time"
+
+	"berth.dev/berth/internal/sandbox"
+	"berth.dev/berth/internal/store"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultInitTimeout    = 60 * time.Second
+	DefaultPingInterval   = 2 * time.Second
+	DefaultPingTimeout    = 2 * time.Second
+	DefaultUnhealthyAfter = 3
+	DefaultStopTimeout    = 10 * time.Second
+)
+
+// Timings the caller does not choose.
+const (
+	// startPollInterval is how often GET /ping is tried while the agent starts.
+	startPollInterval = 50 * time.Millisecond
+	// usageEvery bounds how often usage alone (no state change) is written to the record.
+	usageEvery = 10 * time.Second
+	// storeTimeout bounds one record write made outside any caller's context.
+	storeTimeout = 10 * time.Second
+	// usageTimeout bounds one Sandbox.Usage reading.
+	usageTimeout = 2 * time.Second
+)
+
+// Options configure a Manager. Driver and Store are required.
+type Options struct {
+	Driver sandbox.Driver
+	Store  store.Store
+	Logger *slog.Logger // nil discards logs
+	// LogDir receives each session's agent output (stdout and stderr) as
+	// LogDir/<record id>.log, kept after the session ends. "" discards the output.
+	LogDir string
+	// MaxSessions bounds the sessions alive on this server (starting, live or ending);
+	// 0 means unlimited.
+	MaxSessions int
+	// InitTimeout bounds the time from sandbox start to the agent's first 200 on GET /ping.
+	InitTimeout time.Duration
+	// PingInterval is how often the lifecycle loop pings the agent and checks the limits.
+	PingInterval time.Duration
+	// PingTimeout bounds one ping.
+	PingTimeout time.Duration
+	// UnhealthyAfter is how many consecutive failed pings end a healthy session.
+	UnhealthyAfter int
+	// StopTimeout bounds Sandbox.Stop.
+	StopTimeout time.Duration
+	// Now is the clock of record times and of the idle and lifetime checks (tests advance
+	// it); nil means time.Now. InitTimeout, PingInterval and PingTimeout use real time.
+	Now func() time.Time
+}
+
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.InitTimeout <= 0 {
+		o.InitTimeout = DefaultInitTimeout
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = DefaultPingInterval
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = DefaultPingTimeout
+	}
+	if o.UnhealthyAfter <= 0 {
+		o.UnhealthyAfter = DefaultUnhealthyAfter
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = DefaultStopTimeout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}

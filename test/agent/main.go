@@ -1,0 +1,171 @@
+// Command agent is Berth's test agent: one static binary that follows the AgentCore HTTP
+// container contract and misbehaves on request, so tests of the sandbox drivers, the session
+// manager and the data plane exercise real processes.
+//
+// Start-up behaviour comes from TESTAGENT_START: "" (serve), "exit" (exit 3 at once),
+// "unhealthy" (serve, but /ping answers 503), "sleep=<duration>" (wait, then serve).
+// It listens on 0.0.0.0:$PORT (default 8080).
+//
+// POST /invocations with Content-Type application/json takes {"op": …}:
+//
+//	incr          increment an in-memory counter and return it (session state)
+//	env           return the environment and the request headers
+//	sse           stream n events (default 5), one every interval_ms (default 200)
+//	crash         exit 3 before answering
+//	crash-mid     send one SSE event, then exit 3
+//	busy          report HealthyBusy for seconds (default 5)
+//	sleep         answer after ms milliseconds
+//
+// Any other content type is echoed back, streamed, with its SHA-256 in the trailer
+// X-Body-Sha256 — the large-payload test compares it.
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type request struct {
+	Op         string `json:"op"`
+	N          int    `json:"n"`
+	IntervalMS int    `json:"interval_ms"`
+	Seconds    int    `json:"seconds"`
+	MS         int    `json:"ms"`
+}
+
+var (
+	counter   atomic.Int64
+	busyMu    sync.Mutex
+	busyUntil time.Time
+	started   = time.Now().Unix()
+)
+
+func main() {
+	start := os.Getenv("TESTAGENT_START")
+	switch {
+	case start == "exit":
+		fmt.Fprintln(os.Stderr, "testagent: exiting at start as asked")
+		os.Exit(3)
+	case strings.HasPrefix(start, "sleep="):
+		d, _ := time.ParseDuration(strings.TrimPrefix(start, "sleep="))
+		time.Sleep(d)
+	}
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) {
+		if start == "unhealthy" {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		status := "Healthy"
+		busyMu.Lock()
+		if time.Now().Before(busyUntil) {
+			status = "HealthyBusy"
+		}
+		busyMu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "time_of_last_update": started})
+	})
+	mux.HandleFunc("POST /invocations", invoke)
+	fmt.Println("testagent listening on 0.0.0.0:" + port)
+	srv := &http.Server{Addr: "0.0.0.0:" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		fmt.Fprintln(os.Stderr, "testagent:", err)
+		os.Exit(1)
+	}
+}
+
+func invoke(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		echo(w, r)
+		return
+	}
+	var req request
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	switch req.Op {
+	case "incr":
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"count": counter.Add(1), "pid": os.Getpid(),
+			"session": r.Header.Get("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"),
+		})
+	case "env":
+		headers := map[string]string{}
+		for k := range r.Header {
+			headers[k] = r.Header.Get(k)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"env": os.Environ(), "headers": headers, "cwd": cwd()})
+	case "sse", "crash-mid":
+		sse(w, req)
+	case "crash":
+		fmt.Fprintln(os.Stderr, "testagent: crashing as asked")
+		os.Exit(3)
+	case "busy":
+		if req.Seconds == 0 {
+			req.Seconds = 5
+		}
+		busyMu.Lock()
+		busyUntil = time.Now().Add(time.Duration(req.Seconds) * time.Second)
+		busyMu.Unlock()
+		_ = json.NewEncoder(w).Encode(map[string]any{"busy_seconds": req.Seconds})
+	case "sleep":
+		time.Sleep(time.Duration(req.MS) * time.Millisecond)
+		_ = json.NewEncoder(w).Encode(map[string]any{"slept_ms": req.MS})
+	default:
+		http.Error(w, "unknown op "+req.Op, http.StatusBadRequest)
+	}
+}
+
+func sse(w http.ResponseWriter, req request) {
+	n, interval := req.N, time.Duration(req.IntervalMS)*time.Millisecond
+	if n == 0 {
+		n = 5
+	}
+	if interval == 0 {
+		interval = 200 * time.Millisecond
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	for i := range n {
+		if i > 0 {
+			time.Sleep(interval)
+		}
+		fmt.Fprintf(w, "data: {\"i\":%d,\"sent_unix_nano\":%d}\n\n", i, time.Now().UnixNano())
+		_ = rc.Flush()
+		if req.Op == "crash-mid" {
+			fmt.Fprintln(os.Stderr, "testagent: crashing mid-stream as asked")
+			os.Exit(3)
+		}
+	}
+}
+
+func echo(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Trailer", "X-Body-Sha256")
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(w, h), r.Body); err != nil {
+		return
+	}
+	w.Header().Set("X-Body-Sha256", hex.EncodeToString(h.Sum(nil)))
+}
+
+func cwd() string {
+	d, _ := os.Getwd()
+	return d
+}

@@ -1,0 +1,205 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcore"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/bedrockagentcore/types"
+	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol/types"
+
+	"berth.dev/berth/test/testagent"
+)
+
+// session ids must be 33–256 characters.
+func sid(name string) string { return fmt.Sprintf("%-36s", "session-"+name+"-") + "0123456789" }
+
+// invokeJSON invokes with a JSON payload and decodes the JSON answer.
+func invokeJSON(t *testing.T, c *bedrockagentcore.Client, arn, session string, payload string) (map[string]any, *bedrockagentcore.InvokeAgentRuntimeOutput) {
+	t.Helper()
+	out, err := c.InvokeAgentRuntime(context.Background(), &bedrockagentcore.InvokeAgentRuntimeInput{
+		AgentRuntimeArn:  aws.String(arn),
+		RuntimeSessionId: aws.String(session),
+		ContentType:      aws.String("application/json"),
+		Payload:          []byte(payload),
+	})
+	if err != nil {
+		t.Fatalf("invoke %s: %v", payload, err)
+	}
+	defer func() { _ = out.Response.Close() }()
+	raw, err := io.ReadAll(out.Response)
+	if err != nil {
+		t.Fatalf("read answer: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("answer %q is not JSON: %v", raw, err)
+	}
+	return m, out
+}
+
+func count(t *testing.T, c *bedrockagentcore.Client, arn, session string) int {
+	t.Helper()
+	m, out := invokeJSON(t, c, arn, session, `{"op":"incr"}`)
+	if aws.ToString(out.RuntimeSessionId) != session {
+		t.Errorf("session header echoed %q, want %q", aws.ToString(out.RuntimeSessionId), session)
+	}
+	return int(m["count"].(float64))
+}
+
+// TestInvoke_PythonZipSessions: a Python code-zip agent keeps in-memory state within a
+// session, not across sessions, and StopRuntimeSession wipes it.
+func TestInvoke_PythonZipSessions(t *testing.T) {
+	ts := startServer(t)
+	rt := ts.deployPython(t, "py_agent", nil)
+	c := ts.data(t)
+	a, b := sid("a"), sid("b")
+	if n := count(t, c, rt.ARN, a); n != 1 {
+		t.Errorf("first call in session a counted %d", n)
+	}
+	if n := count(t, c, rt.ARN, a); n != 2 {
+		t.Errorf("second call in session a counted %d, want 2 (same sandbox)", n)
+	}
+	if n := count(t, c, rt.ARN, b); n != 1 {
+		t.Errorf("session b counted %d, want 1 (its own sandbox)", n)
+	}
+	ctx := context.Background()
+	if _, err := c.StopRuntimeSession(ctx, &bedrockagentcore.StopRuntimeSessionInput{AgentRuntimeArn: aws.String(rt.ARN), RuntimeSessionId: aws.String(a)}); err != nil {
+		t.Fatalf("stop session: %v", err)
+	}
+	_, err := c.StopRuntimeSession(ctx, &bedrockagentcore.StopRuntimeSessionInput{AgentRuntimeArn: aws.String(rt.ARN), RuntimeSessionId: aws.String(a)})
+	_ = asType[*dtypes.ResourceNotFoundException](t, err)
+	if n := count(t, c, rt.ARN, a); n != 1 {
+		t.Errorf("after StopRuntimeSession session a counted %d, want 1 (fresh sandbox)", n)
+	}
+	if n := count(t, c, rt.ARN, b); n != 2 {
+		t.Errorf("session b counted %d after a was stopped, want 2", n)
+	}
+	env, _ := invokeJSON(t, c, rt.ARN, b, `{"op":"env"}`)
+	if py, _ := env["python"].(string); !strings.HasPrefix(py, "3.") {
+		t.Errorf("python version %q", py)
+	}
+}
+
+// TestInvoke_GoImageContract: a Go agent shipped as an OCI image gets the environment and
+// headers of the container contract, and never the caller's SigV4 Authorization.
+func TestInvoke_GoImageContract(t *testing.T) {
+	ts := startServer(t)
+	rt := ts.deployImage(t, "go_agent", testagent.Image(t), func(in *cp.CreateAgentRuntimeInput) {
+		in.EnvironmentVariables = map[string]string{"USER_VAR": "from-version", "IMAGE_ENV": "overridden"}
+		in.RequestHeaderConfiguration = &types.RequestHeaderConfigurationMemberRequestHeaderAllowlist{Value: []string{"X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant", "X-Team"}}
+	})
+	c := ts.data(t)
+	s := sid("contract")
+	out, err := c.InvokeAgentRuntime(context.Background(), &bedrockagentcore.InvokeAgentRuntimeInput{
+		AgentRuntimeArn:  aws.String(rt.ARN),
+		RuntimeSessionId: aws.String(s),
+		ContentType:      aws.String("application/json"),
+		Payload:          []byte(`{"op":"env"}`),
+		TraceParent:      aws.String("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+	}, func(o *bedrockagentcore.Options) {
+		o.APIOptions = append(o.APIOptions, addHeader("X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant", "acme"), addHeader("X-Not-Listed", "secret"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = out.Response.Close() }()
+	var m struct {
+		Env     []string          `json:"env"`
+		Headers map[string]string `json:"headers"`
+		Cwd     string            `json:"cwd"`
+	}
+	if err := json.NewDecoder(out.Response).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.ContentType) != "application/json" || aws.ToString(out.TraceParent) == "" {
+		t.Errorf("content type %q traceparent %q", aws.ToString(out.ContentType), aws.ToString(out.TraceParent))
+	}
+	env := map[string]string{}
+	for _, kv := range m.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	want := map[string]string{
+		"AWS_REGION": "us-east-1", "DOCKER_CONTAINER": "1", "USER_VAR": "from-version", "IMAGE_ENV": "overridden", "PORT": "8080",
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("env %s = %q, want %q", k, env[k], v)
+		}
+	}
+	if !strings.Contains(env["OTEL_RESOURCE_ATTRIBUTES"], "cloud.resource_id="+rt.ARN) {
+		t.Errorf("OTEL_RESOURCE_ATTRIBUTES = %q", env["OTEL_RESOURCE_ATTRIBUTES"])
+	}
+	h := m.Headers
+	if h["X-Amzn-Bedrock-Agentcore-Runtime-Session-Id"] != s || h["X-Amzn-Bedrock-Agentcore-Runtime-Request-Id"] == "" {
+		t.Errorf("platform headers missing: %v", h)
+	}
+	if h["Traceparent"] != "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" {
+		t.Errorf("traceparent not propagated: %q", h["Traceparent"])
+	}
+	if h["X-Amzn-Bedrock-Agentcore-Runtime-Custom-Tenant"] != "acme" {
+		t.Errorf("allow-listed header missing: %v", h)
+	}
+	for _, banned := range []string{"Authorization", "X-Not-Listed", "X-Amz-Date", "X-Amz-Content-Sha256"} {
+		if _, ok := h[banned]; ok {
+			t.Errorf("header %s reached the agent", banned)
+		}
+	}
+}
+
+// TestInvoke_Errors: addressing and validation errors are typed.
+func TestInvoke_Errors(t *testing.T) {
+	ts := startServer(t)
+	rt := ts.deployPython(t, "errs", nil)
+	c := ts.data(t)
+	ctx := context.Background()
+	call := func(arn, session, qualifier string) error {
+		in := &bedrockagentcore.InvokeAgentRuntimeInput{AgentRuntimeArn: aws.String(arn), Payload: []byte(`{"op":"incr"}`), ContentType: aws.String("application/json")}
+		if session != "" {
+			in.RuntimeSessionId = aws.String(session)
+		}
+		if qualifier != "" {
+			in.Qualifier = aws.String(qualifier)
+		}
+		out, err := c.InvokeAgentRuntime(ctx, in)
+		if err == nil {
+			_ = out.Response.Close()
+		}
+		return err
+	}
+	_ = asType[*dtypes.ResourceNotFoundException](t, call(strings.Replace(rt.ARN, rt.ID, "nosuch-0123456789", 1), sid("x"), ""))
+	_ = asType[*dtypes.ResourceNotFoundException](t, call(rt.ARN, sid("x"), "NOPE"))
+	_ = asType[*dtypes.ValidationException](t, call(rt.ARN, "too-short", ""))
+	_ = asType[*dtypes.ValidationException](t, call(rt.ID, sid("x"), "")) // bare id without accountId
+	if err := call(rt.ARN, "", ""); err != nil {                          // SDK generates a session id
+		t.Errorf("invoke without a session id: %v", err)
+	}
+	// A bare id with accountId works.
+	out, err := c.InvokeAgentRuntime(ctx, &bedrockagentcore.InvokeAgentRuntimeInput{
+		AgentRuntimeArn: aws.String(rt.ID), AccountId: aws.String("000000000000"), RuntimeSessionId: aws.String(sid("bare")),
+		Payload: []byte(`{"op":"incr"}`), ContentType: aws.String("application/json"),
+	})
+	if err != nil {
+		t.Fatalf("bare id + accountId: %v", err)
+	}
+	_ = out.Response.Close()
+
+	// A runtime whose version is not READY yet is a ConflictException.
+	ts.upload(t, "agents", "bad.zip", []byte("not a zip"))
+	bad, err := ts.control(t).CreateAgentRuntime(ctx, &cp.CreateAgentRuntimeInput{
+		AgentRuntimeName: aws.String("not_ready"), AgentRuntimeArtifact: codeArtifact("agents", "bad.zip"),
+		RoleArn: testRole, NetworkConfiguration: testNetwork,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, ts.control(t), aws.ToString(bad.AgentRuntimeId), nil)
+	_ = asType[*dtypes.ConflictException](t, call(aws.ToString(bad.AgentRuntimeArn), sid("x"), ""))
+}
