@@ -279,8 +279,10 @@ func (c *chunkedBody) expectCRLF() error {
 	return nil
 }
 
+// truncated classifies an error of the underlying body: its end (io.EOF, or
+// io.ErrUnexpectedEOF from io.ReadFull inside a signed chunk) means a malformed body.
 func (c *chunkedBody) truncated(err error) error {
-	if errors.Is(err, io.EOF) {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("decode aws-chunked body: body ended before the final chunk: %w (%w)", errdefs.ErrInvalidArgument, io.ErrUnexpectedEOF)
 	}
 	return fmt.Errorf("read aws-chunked body: %w", err)

@@ -65,7 +65,9 @@ var sharedHost = sync.OnceValue(func() *hostInterpreters {
 //
 // Every call returns the same value, whose results are cached for the life of the process:
 //   - each candidate binary is run at most once, to learn its real executable and version
-//     (a pyenv shim for a version that is not selected fails this probe and is skipped);
+//     (a pyenv shim for a version that is not selected fails this probe and is skipped),
+//     and only when needed: python3.12 for PYTHON_3_12, then when that is missing python3
+//     and the binaries named nearest first (see find);
 //   - a successful Find is remembered per runtime, so later calls run nothing and read no
 //     directory. An interpreter installed later is used after a restart;
 //   - a failed Find is not remembered, so installing a first interpreter needs no restart.
@@ -121,7 +123,7 @@ func searchDirs(pathEnv string) []string {
 		if err != nil || seen[resolved] {
 			continue
 		}
-		if fi, err := os.Stat(resolved); err != nil || !fi.IsDir() {
+		if fi, err := os.Stat(resolved); err != nil || !fi.IsDir() { //nolint:gosec // PATH names the directories to search
 			continue
 		}
 		seen[resolved] = true
@@ -150,8 +152,12 @@ func (h *hostInterpreters) Find(runtime string) (string, string, bool, error) {
 	return in.exe, in.v.text, rt.distance(in.v) == 0, nil
 }
 
-// find looks for the binary named after the exact version first, probing only those; if
-// none reports that version, it probes every candidate and takes the closest.
+// find looks for the binary named after the exact version first, probing only those. If
+// none reports that version, it probes in rings of increasing distance: first the unversioned
+// binaries (python3, node: they may be any version), then the binaries named one minor
+// version away, two away, and so on, stopping once the best answer is at least as near as
+// the ring just probed: a binary's name is trusted to say its version when deciding what to
+// probe, never when deciding what to return.
 func (h *hostInterpreters) find(rt codeRuntime) (interpreter, error) {
 	paths := h.candidates(rt.lang)
 	if name := rt.exactName(); name != "" {
@@ -164,7 +170,24 @@ func (h *hostInterpreters) find(rt codeRuntime) (interpreter, error) {
 			}
 		}
 	}
-	in, ok := closest(rt, h.probeAll(paths, rt.lang))
+	rings := map[int][]string{}
+	maxRing := 0
+	for _, p := range paths {
+		d := rt.nameDistance(filepath.Base(p))
+		rings[d] = append(rings[d], p)
+		maxRing = max(maxRing, d)
+	}
+	var probed []interpreter
+	for d := 0; d <= maxRing; d++ {
+		if len(rings[d]) == 0 {
+			continue
+		}
+		probed = append(probed, h.probeAll(rings[d], rt.lang)...)
+		if best, ok := closest(rt, probed); ok && rt.distance(best.v) <= d {
+			return best, nil
+		}
+	}
+	in, ok := closest(rt, probed)
 	if !ok {
 		return interpreter{}, h.notFound(rt.lang)
 	}

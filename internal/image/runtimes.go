@@ -69,6 +69,20 @@ func (r codeRuntime) distance(v version) int {
 	}
 }
 
+// nameDistance is how far the version a binary's name implies is from the requested one:
+// for python3.N the minor distance, 0 for names that imply no version (python3, node).
+func (r codeRuntime) nameDistance(name string) int {
+	minor, ok := strings.CutPrefix(name, fmt.Sprintf("python%d.", r.major))
+	if !ok || r.lang != langPython {
+		return 0
+	}
+	n, err := strconv.Atoi(minor)
+	if err != nil {
+		return 0
+	}
+	return abs(n - r.minor)
+}
+
 // label names an interpreter version the way a person would look for it: "python3.11",
 // "node 20".
 func (r codeRuntime) label(v version) string {

@@ -34,6 +34,7 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 		Interpreters: image.HostInterpreters(),
 		CPUs:         s.cfg.Sandbox.CPUs,
 		MemoryBytes:  s.cfg.Sandbox.MemoryBytes,
+		Egress:       s.driver.Capabilities().Egress,
 	}).Register(api)
 	api.Handle("/", httpapi.UnknownOperation(s.log))
 

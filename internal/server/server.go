@@ -22,6 +22,7 @@ import (
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/control"
 	"berth.dev/berth/internal/image"
+	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/secret"
 	"berth.dev/berth/internal/session"
 	"berth.dev/berth/internal/store/sqlite"
@@ -34,6 +35,7 @@ type Server struct {
 	db       *sqlite.DB
 	svc      *control.Service
 	sessions *session.Manager
+	driver   sandbox.Driver
 	http     *http.Server
 	ln       net.Listener
 	closers  []func() error // run in reverse on shutdown
@@ -108,10 +110,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	if err != nil {
 		return nil, fmt.Errorf("artifact preparer: %w", err)
 	}
-	driver, err := selectDriver(cfg, logger)
+	s.driver, err = selectDriver(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
+	driver := s.driver
 	s.sessions, err = session.New(session.Options{
 		Driver:       driver,
 		Store:        s.db,

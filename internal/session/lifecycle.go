@@ -29,6 +29,9 @@ func (m *Manager) loop(s *session) {
 				m.end(s, reason)
 				return
 			}
+			if m.ticked != nil {
+				m.ticked(s.key)
+			}
 		}
 	}
 }

@@ -27,6 +27,10 @@ type Manager struct {
 	baseCancel context.CancelFunc
 	wg         sync.WaitGroup // one per session goroutine
 
+	// ticked, if set (by tests, before Start), is called after every lifecycle tick that
+	// leaves the session running.
+	ticked func(Key)
+
 	mu      sync.Mutex
 	live    map[Key]*session
 	started bool

@@ -13,7 +13,8 @@
 //   - A list limit of zero or less means no limit.
 //   - Inserting a child whose parent is missing (a version of an unknown runtime, an object in
 //     an unknown bucket) is ErrNotFound; so are ListObjects and DeleteObject on an unknown
-//     bucket.
+//     bucket. Session records are the exception: they reference no parent, so session
+//     history outlives a deleted runtime.
 //   - Endpoint IDs are unique across all runtimes.
 //   - Keys and names sort as bytes (Postgres needs COLLATE "C" for that).
 package store

@@ -3,7 +3,8 @@
 // manager and the data plane exercise real processes.
 //
 // Start-up behaviour comes from TESTAGENT_START: "" (serve), "exit" (exit 3 at once),
-// "unhealthy" (serve, but /ping answers 503), "sleep=<duration>" (wait, then serve).
+// "unhealthy" (serve, but /ping answers 503), "sleep=<duration>" (wait, then serve),
+// "hang" (never serve, never exit: the child that "spawn" starts).
 // It listens on 0.0.0.0:$PORT (default 8080).
 //
 // POST /invocations with Content-Type application/json takes {"op": …}:
@@ -15,6 +16,9 @@
 //	crash-mid     send one SSE event, then exit 3
 //	busy          report HealthyBusy for seconds (default 5)
 //	sleep         answer after ms milliseconds
+//	spin          burn ms milliseconds of CPU time (measured with getrusage), then answer
+//	spawn         start a child copy of this binary with TESTAGENT_START=hang (it inherits
+//	              stdout and stderr) and return its pid, for process-tree tests
 //
 // Any other content type is echoed back, streamed, with its SHA-256 in the trailer
 // X-Body-Sha256 — the large-payload test compares it.
@@ -28,9 +32,11 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -55,6 +61,10 @@ func main() {
 	case start == "exit":
 		fmt.Fprintln(os.Stderr, "testagent: exiting at start as asked")
 		os.Exit(3)
+	case start == "hang":
+		for {
+			time.Sleep(time.Hour)
+		}
 	case strings.HasPrefix(start, "sleep="):
 		d, _ := time.ParseDuration(strings.TrimPrefix(start, "sleep="))
 		time.Sleep(d)
@@ -79,7 +89,7 @@ func main() {
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "time_of_last_update": started})
 	})
 	mux.HandleFunc("POST /invocations", invoke)
-	fmt.Println("testagent listening on 0.0.0.0:" + port)
+	fmt.Fprintln(os.Stdout, "testagent listening on 0.0.0.0:"+port)
 	srv := &http.Server{Addr: "0.0.0.0:" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, "testagent:", err)
@@ -126,6 +136,15 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 	case "sleep":
 		time.Sleep(time.Duration(req.MS) * time.Millisecond)
 		_ = json.NewEncoder(w).Encode(map[string]any{"slept_ms": req.MS})
+	case "spin":
+		_ = json.NewEncoder(w).Encode(map[string]any{"cpu_ms": spin(time.Duration(req.MS) * time.Millisecond).Milliseconds()})
+	case "spawn":
+		pid, err := spawn()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"pid": pid})
 	default:
 		http.Error(w, "unknown op "+req.Op, http.StatusBadRequest)
 	}
@@ -163,6 +182,44 @@ func echo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Body-Sha256", hex.EncodeToString(h.Sum(nil)))
+}
+
+// spin burns at least d of this process's CPU time and returns how much it burnt.
+func spin(d time.Duration) time.Duration {
+	start := cpuTime()
+	x := 0
+	for cpuTime()-start < d {
+		for i := range 100000 {
+			x += i
+		}
+	}
+	_ = x
+	return cpuTime() - start
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// spawn starts a child copy of this binary that hangs, reaps it when it dies, and returns
+// its pid.
+func spawn() (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), "TESTAGENT_START=hang")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	go func() { _ = cmd.Wait() }()
+	return cmd.Process.Pid, nil
 }
 
 func cwd() string {

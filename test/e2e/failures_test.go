@@ -132,13 +132,13 @@ func TestInvoke_ConcurrentFirstCalls(t *testing.T) {
 				return
 			}
 			defer func() { _ = out.Response.Close() }()
-			var m map[string]float64
+			var m struct{ PID, Count float64 }
 			if err := jsonDecode(out.Response, &m); err != nil {
 				errs = append(errs, err)
 				return
 			}
-			pids[m["pid"]]++
-			counts[m["count"]] = true
+			pids[m.PID]++
+			counts[m.Count] = true
 		})
 	}
 	wg.Wait()

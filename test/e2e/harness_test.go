@@ -42,9 +42,9 @@ type testServer struct {
 }
 
 // startServer runs a server over a fresh data dir until the test ends.
-func startServer(t *testing.T) *testServer {
+func startServer(t *testing.T, tweaks ...func(*config.Config)) *testServer {
 	t.Helper()
-	return startServerIn(t, t.TempDir())
+	return startServerIn(t, t.TempDir(), tweaks...)
 }
 
 func startServerIn(t *testing.T, dataDir string, tweaks ...func(*config.Config)) *testServer {

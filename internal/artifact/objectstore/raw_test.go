@@ -35,6 +35,15 @@ func doForCode(t *testing.T, ts *testServer, req *http.Request) string {
 	return doc.Code
 }
 
+// headerOf returns the header holding name, value, name, value, ...
+func headerOf(kv ...string) http.Header {
+	out := http.Header{}
+	for i := 0; i < len(kv); i += 2 {
+		out.Set(kv[i], kv[i+1])
+	}
+	return out
+}
+
 // rawResponse is one answer of the handler, reduced to what the tests compare.
 type rawResponse struct {
 	Status      int
@@ -92,13 +101,7 @@ func TestHandler_ServeHTTP_Errors(t *testing.T) {
 		return rawResponse{Status: status, ContentType: "application/xml",
 			Error: errorDocument{Code: code, Message: message, Resource: resource}}
 	}
-	h := func(kv ...string) http.Header {
-		out := http.Header{}
-		for i := 0; i < len(kv); i += 2 {
-			out.Set(kv[i], kv[i+1])
-		}
-		return out
-	}
+	h := headerOf
 	tests := []struct {
 		name   string
 		method string

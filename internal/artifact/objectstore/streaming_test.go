@@ -119,12 +119,8 @@ func TestHandler_PutObject_SignedStreaming(t *testing.T) {
 // the handler checks the trailing checksum and the length. An Authenticator that leaves a
 // body encoded gets NotImplemented: the handler has no decoder of its own.
 func TestHandler_PutObject_StreamingErrors(t *testing.T) {
-	h := func(kv ...string) http.Header {
-		out := http.Header{"X-Amz-Content-Sha256": {streamingUnsignedTrailer}, "Content-Encoding": {"aws-chunked"}}
-		for i := 0; i < len(kv); i += 2 {
-			out.Set(kv[i], kv[i+1])
-		}
-		return out
+	h := func(kv ...string) http.Header { // an unsigned-trailer aws-chunked PutObject
+		return headerOf(append([]string{"X-Amz-Content-Sha256", streamingUnsignedTrailer, "Content-Encoding", "aws-chunked"}, kv...)...)
 	}
 	tests := []struct {
 		name      string

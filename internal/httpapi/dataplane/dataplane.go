@@ -11,6 +11,7 @@ import (
 	"berth.dev/berth/internal/control"
 	"berth.dev/berth/internal/httpapi"
 	"berth.dev/berth/internal/image"
+	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/session"
 	"berth.dev/berth/internal/store"
 )
@@ -22,6 +23,9 @@ type Options struct {
 	// DefaultLimits apply to every session's sandbox.
 	CPUs        float64
 	MemoryBytes int64
+	// Egress lists the network modes the sandbox driver can enforce; a runtime asking for
+	// another one runs with NONE and a warning (the process driver has no egress).
+	Egress []sandbox.NetworkMode
 }
 
 // API holds the data-plane handlers.

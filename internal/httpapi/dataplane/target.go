@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 
 	"berth.dev/berth/internal/catalog"
@@ -53,7 +54,7 @@ func (a *API) target(_ context.Context, rt catalog.Runtime, ep catalog.Endpoint,
 		WorkDir: launch.WorkDir,
 		Ports:   []int{port},
 		Limits:  sandbox.Limits{CPUs: a.opts.CPUs, MemoryBytes: a.opts.MemoryBytes},
-		Network: sandbox.NetworkPolicy{Mode: networkMode(v.Config)},
+		Network: sandbox.NetworkPolicy{Mode: a.egress(rt, v)},
 	}
 	for _, w := range launch.Warnings {
 		a.log.Warn("session launch", "runtime", rt.ID, "version", v.Number, "warning", w)
@@ -61,10 +62,18 @@ func (a *API) target(_ context.Context, rt catalog.Runtime, ep catalog.Endpoint,
 	return session.Target{Runtime: rt, Version: v, Spec: spec, Port: port}, nil
 }
 
-func networkMode(cfg catalog.RuntimeConfig) sandbox.NetworkMode {
-	if cfg.NetworkConfiguration != nil && cfg.NetworkConfiguration.NetworkMode == "PUBLIC" {
-		return sandbox.NetworkPublic
+// egress picks the network mode for a session: the runtime's, if the driver can enforce
+// it, else NONE with a warning.
+func (a *API) egress(rt catalog.Runtime, v catalog.Version) sandbox.NetworkMode {
+	want := sandbox.NetworkNone
+	if cfg := v.Config.NetworkConfiguration; cfg != nil && cfg.NetworkMode == "PUBLIC" {
+		want = sandbox.NetworkPublic
 	}
+	if want == sandbox.NetworkNone || slices.Contains(a.opts.Egress, want) {
+		return want
+	}
+	a.log.Warn("the sandbox driver cannot provide the runtime's network mode; the session has no egress",
+		"runtime", rt.ID, "version", v.Number, "network_mode", want)
 	return sandbox.NetworkNone
 }
 

@@ -120,7 +120,7 @@ func listSessionsQuery(f store.SessionFilter, beforeID string, limit int) (strin
 		conds = append(conds, liveCond)
 	}
 	if beforeID != "" {
-		conds, args = append(conds, `id <= ?`), append(args, beforeID)
+		conds, args = append(conds, `id < ?`), append(args, beforeID)
 	}
 	query := sessionSelect
 	if len(conds) > 0 {
