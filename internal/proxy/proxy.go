@@ -125,7 +125,7 @@ func classify(err error, abort <-chan struct{}) error {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return fmt.Errorf("%w: the agent did not answer in time", errdefs.ErrRuntimeClient)
 	}
-	return fmt.Errorf("%w: forwarding to the agent failed: %v", errdefs.ErrRuntimeClient, err)
+	return fmt.Errorf("%w: forwarding to the agent failed: %w", errdefs.ErrRuntimeClient, err)
 }
 
 func isClosed(c <-chan struct{}) bool {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -91,6 +93,8 @@ type harness struct {
 	drv    *countingDriver
 	clock  *fakeClock
 	logDir string
+	// stateDir is the real driver's state directory, "" on the fake.
+	stateDir string
 
 	mu    sync.Mutex
 	ticks map[Key]int
@@ -110,13 +114,15 @@ func newHarness(t *testing.T, tweak func(*Options)) *harness {
 			t.Error(err)
 		}
 	})
+	drv, stateDir := newTestDriver(t)
 	h := &harness{
-		t:      t,
-		st:     st,
-		drv:    &countingDriver{Driver: newTestDriver(t)},
-		clock:  &fakeClock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)},
-		logDir: filepath.Join(t.TempDir(), "logs"),
-		ticks:  map[Key]int{},
+		t:        t,
+		st:       st,
+		drv:      &countingDriver{Driver: drv},
+		stateDir: stateDir,
+		clock:    &fakeClock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)},
+		logDir:   filepath.Join(t.TempDir(), "logs"),
+		ticks:    map[Key]int{},
 	}
 	opts := Options{
 		Driver:       h.drv,
@@ -310,7 +316,8 @@ func (h *harness) waitState(id, state string) store.SessionRecord {
 	}
 }
 
-// assertNoSandboxLeft checks that every sandbox the driver started has exited.
+// assertNoSandboxLeft checks that every sandbox the driver started has exited, has no
+// process left and was wiped.
 func (h *harness) assertNoSandboxLeft() {
 	h.t.Helper()
 	for _, sb := range h.drv.started() {
@@ -318,6 +325,13 @@ func (h *harness) assertNoSandboxLeft() {
 		case <-sb.Done():
 		case <-time.After(waitLimit):
 			h.t.Errorf("sandbox %s is still running", sb.ID())
+			continue
+		}
+		processGone(h.t, sb)
+		if h.stateDir != "" {
+			if _, err := os.Stat(filepath.Join(h.stateDir, sb.ID())); !errors.Is(err, os.ErrNotExist) {
+				h.t.Errorf("sandbox %s was not wiped (%v)", sb.ID(), err)
+			}
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package session
 
 import (
+	"bytes"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -148,6 +151,7 @@ func TestManager_Lifecycle_StatesAndUsageRecorded(t *testing.T) {
 	h.waitState(id, store.SessionActive)
 	l2.Release()
 	h.waitState(id, store.SessionIdle)
+	burnCPU(t, h.acquire(key("states"), h.target(nil)))
 	if err := h.m.Stop(t.Context(), key("states")); err != nil {
 		t.Fatal(err)
 	}
@@ -157,5 +161,25 @@ func TestManager_Lifecycle_StatesAndUsageRecorded(t *testing.T) {
 	}
 	if rec.CPUTime <= 0 || rec.MemoryPeakBytes <= 0 {
 		t.Fatalf("no usage recorded: cpu %v memory peak %d", rec.CPUTime, rec.MemoryPeakBytes)
+	}
+}
+
+// burnCPU makes the agent hash 64 MiB (the echo of a non-JSON body), then releases l.
+func burnCPU(t *testing.T, l *Lease) {
+	t.Helper()
+	defer l.Release()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://agent/invocations",
+		bytes.NewReader(make([]byte, 64<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := (&http.Client{Transport: l.Transport()}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -39,12 +39,11 @@ type session struct {
 	maxLifetime time.Duration
 
 	// Owned by the session goroutine.
-	rec         store.SessionRecord // as last written
-	logFile     *os.File
-	logPath     string
-	failures    int       // consecutive failed pings
-	usageWrite  time.Time // when usage was last written (manager clock)
-	endedClosed bool
+	rec        store.SessionRecord // as last written
+	logFile    *os.File
+	logPath    string
+	failures   int       // consecutive failed pings
+	usageWrite time.Time // when usage was last written (manager clock)
 
 	mu           sync.Mutex
 	inflight     int
