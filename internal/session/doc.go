@@ -14,6 +14,13 @@
 // only change in-memory counters under the session's mutex and poke the goroutine; Stop,
 // StopRuntime and Close ask it to end the session and wait until it has.
 //
+// Health and idleness follow AGENTCORE-WIRE.md §4.3 and §4.10: any 200 from GET /ping is
+// healthy; "HealthyBusy" counts as activity, so it keeps a session past its idle timeout up
+// to its max lifetime; time_of_last_update is ignored. A session ends when it has had no
+// request in flight, no busy ping and no activity for the version's
+// idleRuntimeSessionTimeout, when it reaches maxLifetime (even with requests in flight),
+// when the agent exits, or when it fails UnhealthyAfter pings in a row.
+//
 // Concurrent first calls for one key start one sandbox: the first Acquire inserts the
 // session into the map and starts its goroutine; later ones find it and wait for start-up.
 // The start runs with the first caller's context values but not its cancellation, so a

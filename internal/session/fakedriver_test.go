@@ -78,6 +78,7 @@ func (d *fakeDriver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sand
 		return nil, err
 	}
 	sb.addr = ln.Addr().String()
+	fmt.Fprintf(out, "testagent listening on 0.0.0.0:%d\n", port)
 	sb.srv = &http.Server{Handler: sb.handler(), ReadHeaderTimeout: 10 * time.Second}
 	delay := time.Duration(0)
 	if d, ok := strings.CutPrefix(start, "sleep="); ok {

@@ -69,7 +69,12 @@ func (m *Manager) check(s *session) string {
 	if busy {
 		s.lastActivity = now
 	}
-	idle := s.inflight == 0 && !busy && now.Sub(s.lastActivity) >= s.idleTimeout
+	// Deciding and marking the end under one lock means no Acquire can lease the session
+	// between the two: it waits for the end and starts a fresh one.
+	idle := s.inflight == 0 && !busy && now.Sub(s.lastActivity) >= s.idleTimeout && s.endReason == ""
+	if idle {
+		s.endReason = ReasonIdleTimeout
+	}
 	s.mu.Unlock()
 	if idle {
 		return ReasonIdleTimeout

@@ -65,8 +65,11 @@ func New(opts Options) (*Manager, error) {
 
 func (m *Manager) now() time.Time { return m.opts.Now() }
 
-// Start reconciles the sessions a previous process left live (see reconcile) and lets
-// Acquire start sessions. Calling it twice is an error.
+// Start reconciles the sessions a previous process left live — their sandboxes are
+// reclaimed (killed and wiped) when the driver is a sandbox.Reclaimer, and their records
+// closed with reason server_restart — and then lets Acquire start sessions. Call it once,
+// before any Acquire. Only store failures are returned; a sandbox that cannot be reclaimed
+// is logged.
 func (m *Manager) Start(ctx context.Context) error {
 	m.mu.Lock()
 	if m.started || m.closing {

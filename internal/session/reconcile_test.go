@@ -2,8 +2,11 @@ package session
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -50,6 +53,11 @@ func TestManager_Start_ReconcilesLeftovers(t *testing.T) {
 	case <-sb.Done():
 	case <-time.After(waitLimit):
 		t.Fatal("the leftover sandbox is still running after Start")
+	}
+	if h.stateDir != "" {
+		if _, err := os.Stat(filepath.Join(h.stateDir, spec.ID)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("the leftover sandbox was not wiped (%v)", err)
+		}
 	}
 	for _, want := range left[:2] {
 		rec := h.record(want.ID)

@@ -2,6 +2,10 @@ package session
 
 import (
 	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"berth.dev/berth/internal/errdefs"
@@ -23,7 +27,20 @@ func TestManager_Stop(t *testing.T) {
 	default:
 		t.Fatal("Done open after Stop returned")
 	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://agent/ping", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := (&http.Client{Transport: l.Transport()}).Do(req); err == nil {
+		_ = resp.Body.Close()
+		t.Fatal("the transport of a stopped session still reaches an agent")
+	}
 	l.Release()
+	// The agent's output is kept after the end.
+	out, err := os.ReadFile(filepath.Join(h.logDir, l.RecordID()+".log"))
+	if err != nil || !strings.Contains(string(out), "testagent listening on 0.0.0.0:8080") {
+		t.Fatalf("session log %q (%v) lacks the agent's output", out, err)
+	}
 	rec := h.record(l.RecordID())
 	if rec.State != store.SessionTerminated || rec.EndReason != ReasonStopped {
 		t.Fatalf("record %s/%s, want terminated/%s", rec.State, rec.EndReason, ReasonStopped)

@@ -27,6 +27,7 @@ func (m *Manager) teardown(s *session, reason string, started bool) {
 			m.log.Error("stop sandbox", "record", s.recordID, "sandbox", s.sb.ID(), "err", err)
 		}
 		cancel()
+		m.readUsage(s) // drivers may keep the reading taken just before the kill
 	}
 	if s.transport != nil {
 		s.transport.CloseIdleConnections()
