@@ -56,6 +56,7 @@ type Artifacts struct {
 	MaxZipBytes        int64         `yaml:"maxZipBytes"`
 	MaxUnzippedBytes   int64         `yaml:"maxUnzippedBytes"`
 	InsecureRegistries []string      `yaml:"insecureRegistries"` // hosts reached over plain HTTP
+	GCGrace            time.Duration `yaml:"gcGrace"`            // prepared trees unused this long may be removed
 	ExternalS3         ExternalS3    `yaml:"externalS3"`
 }
 
@@ -84,6 +85,7 @@ func Default() Config {
 			PrepareTimeout:   10 * time.Minute,
 			MaxZipBytes:      250 << 20,
 			MaxUnzippedBytes: 750 << 20,
+			GCGrace:          time.Hour,
 		},
 		Sandbox:  Sandbox{Driver: "auto", CPUs: 2, MemoryBytes: 8 << 30},
 		Sessions: Sessions{MaxSessions: 1000, InitTimeout: 60 * time.Second, PingInterval: 2 * time.Second},

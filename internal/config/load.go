@@ -92,6 +92,9 @@ func (c Config) Validate() error {
 	if c.Artifacts.PrepareWorkers < 1 {
 		bad("artifacts.prepareWorkers: must be at least 1")
 	}
+	if c.Artifacts.GCGrace <= 0 {
+		bad("artifacts.gcGrace: must be positive")
+	}
 	if c.Artifacts.PrepareTimeout <= 0 {
 		bad("artifacts.prepareTimeout: must be positive")
 	}

@@ -143,6 +143,9 @@ func Settings() []Setting {
 		setting("artifacts.insecureRegistries", "BERTH_INSECURE_REGISTRIES", "insecure-registries", "comma-separated registry hosts reached over plain HTTP", func() (func(*Config) string, func(*Config, string) error) {
 			return list(func(c *Config) *[]string { return &c.Artifacts.InsecureRegistries })
 		}),
+		setting("artifacts.gcGrace", "BERTH_GC_GRACE", "gc-grace", "keep prepared artifacts no version needs for at least this long", func() (func(*Config) string, func(*Config, string) error) {
+			return duration(func(c *Config) *time.Duration { return &c.Artifacts.GCGrace })
+		}),
 		setting("artifacts.externalS3.endpoint", "BERTH_EXTERNAL_S3_ENDPOINT", "external-s3-endpoint", "S3-compatible endpoint for code buckets (default: the built-in store)", func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.Artifacts.ExternalS3.Endpoint })
 		}),

@@ -182,8 +182,11 @@ func (s *Service) DeleteRuntime(ctx context.Context, id string, version int, cli
 		})
 		return err
 	})
-	if err == nil && version == 0 && s.opts.OnRuntimeDeleted != nil {
-		s.opts.OnRuntimeDeleted(ctx, id)
+	if err == nil {
+		if version == 0 && s.opts.OnRuntimeDeleted != nil {
+			s.opts.OnRuntimeDeleted(ctx, id)
+		}
+		s.kickGC()
 	}
 	return res, err
 }

@@ -33,6 +33,9 @@ type ServiceOptions struct {
 	// OnRuntimeDeleted runs after a runtime's deletion is committed (the session manager
 	// ends its sessions). It must not block for long.
 	OnRuntimeDeleted func(ctx context.Context, runtimeID string)
+	// GCInterval is how often prepared artifacts no version needs are removed (default 10 min;
+	// also soon after every delete). Only when the Preparer implements Collector.
+	GCInterval time.Duration
 }
 
 // Service is the control plane's domain logic: it validates nothing on the wire (the
@@ -49,6 +52,7 @@ type Service struct {
 	opts    ServiceOptions
 
 	queue   chan versionKey
+	gcKick  chan struct{}
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
 	mu      sync.Mutex
@@ -81,9 +85,13 @@ func NewService(st store.Store, account catalog.Account, prep Preparer, logger *
 	if opts.MaxEndpoints <= 0 {
 		opts.MaxEndpoints = 10
 	}
+	if opts.GCInterval <= 0 {
+		opts.GCInterval = 10 * time.Minute
+	}
 	return &Service{
 		st: st, account: account, prep: prep, log: logger, opts: opts,
 		queue:  make(chan versionKey, 1024),
+		gcKick: make(chan struct{}, 1),
 		queued: map[versionKey]bool{},
 	}
 }
@@ -100,6 +108,9 @@ func (s *Service) Start(ctx context.Context) error {
 	s.mu.Unlock()
 	for range s.opts.Workers {
 		s.wg.Go(func() { s.work(wctx) })
+	}
+	if c, ok := s.prep.(Collector); ok {
+		s.wg.Go(func() { s.collectLoop(wctx, c) })
 	}
 	var pending []catalog.Version
 	err := s.st.View(ctx, func(tx store.Tx) error {

@@ -106,6 +106,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 		InsecureRegistries: cfg.Artifacts.InsecureRegistries,
 		MaxZipBytes:        cfg.Artifacts.MaxZipBytes,
 		MaxUnzippedBytes:   cfg.Artifacts.MaxUnzippedBytes,
+		GCGrace:            cfg.Artifacts.GCGrace,
 	}, logger.With("component", "image"))
 	if err != nil {
 		return nil, fmt.Errorf("artifact preparer: %w", err)

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcore"
@@ -14,6 +17,7 @@ import (
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol/types"
 
+	"berth.dev/berth/internal/config"
 	"berth.dev/berth/test/testagent"
 )
 
@@ -202,4 +206,35 @@ func TestInvoke_Errors(t *testing.T) {
 	}
 	waitStatus(t, ts.control(t), aws.ToString(bad.AgentRuntimeId), nil)
 	_ = asType[*dtypes.ConflictException](t, call(aws.ToString(bad.AgentRuntimeArn), sid("x"), ""))
+}
+
+// TestArtifacts_CollectedWhenUnused: a prepared tree stays while a version needs it and is
+// removed after its runtime is deleted.
+func TestArtifacts_CollectedWhenUnused(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.Artifacts.GCGrace = time.Millisecond })
+	rt := ts.deployPython(t, "gc_agent", nil)
+	trees := func() []string {
+		entries, _ := os.ReadDir(filepath.Join(ts.DataDir, "cache", "code"))
+		var out []string
+		for _, e := range entries {
+			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+				out = append(out, e.Name())
+			}
+		}
+		return out
+	}
+	if len(trees()) != 1 {
+		t.Fatalf("prepared trees after deploy: %v, want 1", trees())
+	}
+	if n := count(t, ts.data(t), rt.ARN, sid("gc")); n != 1 {
+		t.Errorf("count %d", n)
+	}
+	if _, err := ts.control(t).DeleteAgentRuntime(context.Background(), &cp.DeleteAgentRuntimeInput{AgentRuntimeId: aws.String(rt.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the unused tree to be collected", func() bool { return len(trees()) == 0 })
+	recs := ts.sessions(t, "agentRuntimeId="+rt.ID)
+	if len(recs) != 1 || recs[0].EndReason != "runtime_deleted" {
+		t.Errorf("session of the deleted runtime: %+v, want ended with runtime_deleted", recs)
+	}
 }
