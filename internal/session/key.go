@@ -15,6 +15,9 @@ type Target struct {
 	// Spec is fully built by the caller except ID, Stdout and Stderr, which the manager sets.
 	Spec sandbox.Spec
 	Port int // the agent's port (catalog.EffectiveProtocol); 0 means take it from Version
+	// Notices are written at the top of the session's log before the agent starts (e.g.
+	// "PYTHON_3_13 requested; running with python3.11").
+	Notices []string
 }
 
 // Reasons a session ends, kept in store.SessionRecord.EndReason.

@@ -35,6 +35,9 @@ func (m *Manager) startSession(s *session, values context.Context, resolve func(
 	spec := tgt.Spec
 	spec.ID = s.recordID
 	if s.logFile != nil {
+		for _, n := range tgt.Notices {
+			_, _ = fmt.Fprintf(s.logFile, "berth: %s\n", n)
+		}
 		spec.Stdout, spec.Stderr = s.logFile, s.logFile
 	}
 	sb, err := m.driver.Start(ctx, spec)

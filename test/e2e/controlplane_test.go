@@ -150,6 +150,19 @@ func TestControlPlane_Lifecycle(t *testing.T) {
 		t.Errorf("endpoints = %v", endpoints)
 	}
 
+	// A single version can go once nothing points at it; the latest cannot.
+	_, err = c.DeleteAgentRuntime(ctx, &cp.DeleteAgentRuntimeInput{AgentRuntimeId: aws.String(id), AgentRuntimeVersion: aws.String("2")})
+	_ = asType[*types.ConflictException](t, err)
+	dv, err := c.DeleteAgentRuntime(ctx, &cp.DeleteAgentRuntimeInput{AgentRuntimeId: aws.String(id), AgentRuntimeVersion: aws.String("1")})
+	if err != nil {
+		t.Fatalf("delete version 1: %v", err)
+	}
+	if aws.ToString(dv.AgentRuntimeVersion) != "1" {
+		t.Errorf("delete version answered version %q", aws.ToString(dv.AgentRuntimeVersion))
+	}
+	_, err = c.GetAgentRuntime(ctx, &cp.GetAgentRuntimeInput{AgentRuntimeId: aws.String(id), AgentRuntimeVersion: aws.String("1")})
+	_ = asType[*types.ResourceNotFoundException](t, err)
+
 	// DEFAULT cannot be deleted on its own; PROD can; then the runtime goes entirely.
 	_, err = c.DeleteAgentRuntimeEndpoint(ctx, &cp.DeleteAgentRuntimeEndpointInput{AgentRuntimeId: aws.String(id), EndpointName: aws.String("DEFAULT")})
 	_ = asType[*types.ConflictException](t, err)

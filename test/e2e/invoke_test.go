@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -236,5 +237,27 @@ func TestArtifacts_CollectedWhenUnused(t *testing.T) {
 	recs := ts.sessions(t, "agentRuntimeId="+rt.ID)
 	if len(recs) != 1 || recs[0].EndReason != "runtime_deleted" {
 		t.Errorf("session of the deleted runtime: %+v, want ended with runtime_deleted", recs)
+	}
+}
+
+// TestInvoke_SessionLogKeepsAgentOutput: the agent's output, and any launch notice (such as
+// a substitute interpreter), are kept in the session's log file.
+func TestInvoke_SessionLogKeepsAgentOutput(t *testing.T) {
+	ts := startServer(t)
+	rt := ts.deployPython(t, "logged", nil) // asks for PYTHON_3_13, which this host may not have
+	s := sid("logged")
+	_ = count(t, ts.data(t), rt.ARN, s)
+	recs := ts.sessions(t, "runtimeSessionId="+s)
+	if len(recs) != 1 {
+		t.Fatalf("records: %+v", recs)
+	}
+	path := filepath.Join(ts.DataDir, "sessions", recs[0].ID+".log")
+	eventually(t, "the agent's request log line", func() bool {
+		raw, _ := os.ReadFile(path)
+		return strings.Contains(string(raw), "POST /invocations")
+	})
+	raw, _ := os.ReadFile(path)
+	if exact, err := exec.LookPath("python3.13"); err != nil && !strings.Contains(string(raw), "berth: PYTHON_3_13 requested") {
+		t.Errorf("no interpreter notice in the session log (python3.13: %q):\n%s", exact, raw)
 	}
 }

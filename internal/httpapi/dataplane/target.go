@@ -59,7 +59,7 @@ func (a *API) target(_ context.Context, rt catalog.Runtime, ep catalog.Endpoint,
 	for _, w := range launch.Warnings {
 		a.log.Warn("session launch", "runtime", rt.ID, "version", v.Number, "warning", w)
 	}
-	return session.Target{Runtime: rt, Version: v, Spec: spec, Port: port}, nil
+	return session.Target{Runtime: rt, Version: v, Spec: spec, Port: port, Notices: launch.Warnings}, nil
 }
 
 // egress picks the network mode for a session: the runtime's, if the driver can enforce
