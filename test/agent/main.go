@@ -5,7 +5,8 @@
 // Start-up behaviour comes from TESTAGENT_START: "" (serve), "exit" (exit 3 at once),
 // "unhealthy" (serve, but /ping answers 503), "sleep=<duration>" (wait, then serve),
 // "hang" (never serve, never exit: the child that "spawn" starts).
-// It listens on 0.0.0.0:$PORT (default 8080).
+// It listens on 0.0.0.0:$PORT (default 8080) and serves invocations at
+// $INVOCATIONS_PATH (default /invocations).
 //
 // POST /invocations with Content-Type application/json takes {"op": …}:
 //
@@ -19,6 +20,11 @@
 //	spin          burn ms milliseconds of CPU time (measured with getrusage), then answer
 //	spawn         start a child copy of this binary with TESTAGENT_START=hang (it inherits
 //	              stdout and stderr) and return its pid, for process-tree tests
+//	write         write content to the file name (relative to the working directory)
+//	read          return the content of the file name, or 404
+//
+// GET /ws upgrades to a WebSocket that echoes every text and binary message; a text
+// message "close:<code>" makes the agent close with that status code.
 //
 // Any other content type is echoed back, streamed, with its SHA-256 in the trailer
 // X-Body-Sha256 — the large-payload test compares it.
@@ -41,6 +47,8 @@ import (
 )
 
 type request struct {
+	Name       string `json:"name"`
+	Content    string `json:"content"`
 	Op         string `json:"op"`
 	N          int    `json:"n"`
 	IntervalMS int    `json:"interval_ms"`
@@ -88,7 +96,12 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "time_of_last_update": started})
 	})
-	mux.HandleFunc("POST /invocations", invoke)
+	path := os.Getenv("INVOCATIONS_PATH")
+	if path == "" {
+		path = "/invocations"
+	}
+	mux.HandleFunc("POST "+path, invoke)
+	mux.HandleFunc("GET /ws", wsEcho)
 	fmt.Fprintln(os.Stdout, "testagent listening on 0.0.0.0:"+port)
 	srv := &http.Server{Addr: "0.0.0.0:" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
@@ -109,6 +122,19 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	switch req.Op {
+	case "write":
+		if err := os.WriteFile(req.Name, []byte(req.Content), 0o644); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"written": req.Name})
+	case "read":
+		raw, err := os.ReadFile(req.Name)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"content": string(raw)})
 	case "incr":
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"count": counter.Add(1), "pid": os.Getpid(),

@@ -1,14 +1,14 @@
-// Package testagent builds Berth's test agent (test/agent) for tests: as a static binary,
-// as a code zip, and as an OCI image, once per test process.
+// Package testagent builds Berth's test agents (test/agent, and protocol agents such as an
+// MCP or A2A server) for tests: as static binaries and as OCI images, once per test process.
 package testagent
 
 import (
 	"archive/tar"
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -18,40 +18,53 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
+// AgentPackage is the import path of the general test agent.
+const AgentPackage = "berth.dev/berth/test/agent"
+
 var (
-	once     sync.Once
-	binPath  string
-	errBuild error
+	buildMu sync.Mutex
+	built   = map[string]string{} // package → binary
+	dir     string
 )
 
-// Binary returns the path of a static build of test/agent (CGO disabled), built once per
-// test process into a directory that outlives individual tests.
-func Binary(t testing.TB) string {
+// Binary returns the path of a static build of test/agent.
+func Binary(t testing.TB) string { return Build(t, AgentPackage) }
+
+// Build returns the path of a static build (CGO disabled) of the main package pkg, built once
+// per test process into a directory that outlives individual tests.
+func Build(t testing.TB, pkg string) string {
 	t.Helper()
-	once.Do(func() {
-		dir, err := os.MkdirTemp("", "berth-testagent") //nolint:usetesting // shared by every test in the process
-		if err != nil {
-			errBuild = err
-			return
-		}
-		binPath = filepath.Join(dir, "agent")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "berth.dev/berth/test/agent")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			errBuild = fmt.Errorf("build test agent: %w\n%s", err, out)
-		}
-	})
-	if errBuild != nil {
-		t.Fatal(errBuild)
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if bin, ok := built[pkg]; ok {
+		return bin
 	}
-	return binPath
+	if dir == "" {
+		d, err := os.MkdirTemp("", "berth-testagent") //nolint:usetesting // shared by every test in the process
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = d
+	}
+	bin := filepath.Join(dir, strings.ReplaceAll(strings.TrimPrefix(pkg, "berth.dev/berth/"), "/", "-"))
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, out)
+	}
+	built[pkg] = bin
+	return bin
 }
 
-// Image returns an OCI image whose only layer holds the test agent at /agent, with
+// Image returns an OCI image of test/agent: its only layer holds the binary at /agent, with
 // Entrypoint ["/agent"], the given extra environment, and WorkingDir /srv.
-func Image(t testing.TB, env ...string) v1.Image {
+func Image(t testing.TB, env ...string) v1.Image { return ImageOf(t, Binary(t), env...) }
+
+// ImageOf returns an OCI image whose only layer holds bin at /agent, with Entrypoint
+// ["/agent"], PATH and IMAGE_ENV=from-image plus env, and WorkingDir /srv.
+func ImageOf(t testing.TB, bin string, env ...string) v1.Image {
 	t.Helper()
-	bin, err := os.ReadFile(Binary(t))
+	raw, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,17 +75,17 @@ func Image(t testing.TB, env ...string) v1.Image {
 			t.Fatal(err)
 		}
 	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "agent", Mode: 0o755, Size: int64(len(bin))}); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "agent", Mode: 0o755, Size: int64(len(raw))}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tw.Write(bin); err != nil {
+	if _, err := tw.Write(raw); err != nil {
 		t.Fatal(err)
 	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	raw := buf.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (rc ioReadCloser, err error) { return nopCloser{bytes.NewReader(raw)}, nil })
+	layerBytes := buf.Bytes()
+	layer, err := tarball.LayerFromOpener(func() (ioReadCloser, error) { return nopCloser{bytes.NewReader(layerBytes)}, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
