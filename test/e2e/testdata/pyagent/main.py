@@ -1,7 +1,8 @@
 """Berth's Python test agent for code-zip runtimes (standard library only).
 
 POST /invocations with {"op": "incr"} increments an in-memory counter (session state);
-{"op": "env"} returns the environment, the request headers and the interpreter version.
+{"op": "env"} returns the environment, the request headers and the interpreter version;
+{"op": "write", "name": …, "content": …} writes a file in the working directory.
 """
 import json
 import os
@@ -37,6 +38,10 @@ class Agent(BaseHTTPRequestHandler):
             self._send(200, {"count": COUNT, "pid": os.getpid()})
         elif req.get("op") == "env":
             self._send(200, {"env": dict(os.environ), "headers": dict(self.headers), "python": sys.version, "cwd": os.getcwd()})
+        elif req.get("op") == "write":
+            with open(req["name"], "w") as f:
+                f.write(req["content"])
+            self._send(200, {"written": req["name"]})
         else:
             self._send(400, {"error": "unknown op"})
 
