@@ -25,13 +25,17 @@ access key (written to <data-dir>/credentials for the AWS SDKs and CLI), and lis
 
 Every setting can come from the YAML config file (--config), an environment variable or a
 flag; flags win over the environment, which wins over the file.`,
-		Example: `  berth server
-  berth server --listen 0.0.0.0:8787 --data-dir /srv/berth
+		Example: `  berth server --sandbox process
+  berth server --sandbox process --listen 0.0.0.0:8787 --data-dir /srv/berth
   BERTH_REGION=eu-west-1 berth server --config /etc/berth/berth.yaml
 
   # then, from another shell:
-  export AWS_SHARED_CREDENTIALS_FILE=/var/lib/berth/credentials AWS_REGION=us-east-1
-  aws bedrock-agentcore-control list-agent-runtimes --endpoint-url http://127.0.0.1:8787`,
+  export AWS_SHARED_CREDENTIALS_FILE=/var/lib/berth/credentials AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  aws bedrock-agentcore-control list-agent-runtimes --endpoint-url http://127.0.0.1:8787
+
+--sandbox auto (the default) picks the strongest isolating driver this host supports and
+refuses to run agents without isolation; --sandbox process runs them as plain processes
+(each in its own network namespace, nothing else isolated): development only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(configPath, os.Getenv)

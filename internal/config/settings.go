@@ -164,7 +164,7 @@ func Settings() []Setting {
 		setting("artifacts.externalS3.buckets", "BERTH_EXTERNAL_S3_BUCKETS", "external-s3-buckets", "comma-separated buckets resolved externally (empty: all)", func() (func(*Config) string, func(*Config, string) error) {
 			return list(func(c *Config) *[]string { return &c.Artifacts.ExternalS3.Buckets })
 		}),
-		setting("sandbox.driver", "BERTH_SANDBOX_DRIVER", "sandbox-driver", "sandbox driver: auto, or a driver name (process = no isolation, development only)", func() (func(*Config) string, func(*Config, string) error) {
+		setting("sandbox.driver", "BERTH_SANDBOX", "sandbox", "sandbox driver: auto, or a driver name (process = no isolation, development only)", func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.Sandbox.Driver })
 		}),
 		setting("sandbox.cpus", "BERTH_SANDBOX_CPUS", "sandbox-cpus", "CPU cores per session", func() (func(*Config) string, func(*Config, string) error) {

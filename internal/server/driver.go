@@ -40,7 +40,7 @@ func selectDriver(cfg config.Config, logger *slog.Logger) (sandbox.Driver, error
 			why = append(why, fmt.Errorf("%s: %w", n, err))
 		}
 		return nil, fmt.Errorf("no isolating sandbox driver can run on this host (compiled in: %v)%s\n"+
-			"  to run agents without isolation for development, use --sandbox-driver process",
+			"  to run agents without isolation for development, use --sandbox process",
 			sandbox.Names(), joinReasons(why))
 	}
 	d, err := sandbox.New(name, opts)

@@ -61,7 +61,7 @@ func startBinary(t *testing.T, dataDir string, args ...string) *binaryServer {
 		t.Skipf("the process sandbox driver needs network namespaces (run as root): %v", err)
 	}
 	args = append([]string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn",
-		"--sandbox-driver", "process", "--insecure-registries", "127.0.0.1"}, args...)
+		"--sandbox", "process", "--insecure-registries", "127.0.0.1"}, args...)
 	cmd := exec.Command(berthBinary(t), args...)
 	cmd.Stderr = testWriter{t}
 	stdout, err := cmd.StdoutPipe()
