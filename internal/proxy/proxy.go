@@ -15,6 +15,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"berth.dev/berth/internal/errdefs"
@@ -32,12 +33,22 @@ type Target struct {
 	ResponseHeaders []string
 	// Abort, when closed, cancels the exchange (the session ended under it).
 	Abort <-chan struct{}
+	// Relay, if set, reports whether a non-2xx agent status reaches the caller as it is
+	// (status, kept headers and body) instead of failing as a RuntimeClientError.
+	Relay func(status int) bool
 }
 
 // Forward sends r's method and body to the agent and streams the response to w. A non-2xx
-// answer from the agent, or a failure before the response started, returns an error wrapping
-// errdefs.ErrRuntimeClient and writes nothing; a failure after the response started aborts
-// the connection (the caller sees a truncated stream, never a silent clean end).
+// answer from the agent (unless Relay passes it), or a failure before the response started,
+// returns an error wrapping errdefs.ErrRuntimeClient and writes nothing; a failure after the
+// response started aborts the connection (the caller sees a truncated stream, never a silent
+// clean end).
+//
+// When Header asks for a protocol switch (Connection: Upgrade, Upgrade: websocket and the
+// Sec-WebSocket-* handshake), the agent's 101 answer is passed back with its handshake
+// headers, w is hijacked and the two connections are spliced both ways — bytes, frames and
+// close codes untouched, each direction blocking on its reader — until either side closes
+// or Abort; Forward returns then.
 func Forward(w http.ResponseWriter, r *http.Request, t Target) error {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -67,7 +78,11 @@ func Forward(w http.ResponseWriter, r *http.Request, t Target) error {
 		Transport:     t.Transport,
 		FlushInterval: -1, // flush every write: SSE and chunked answers stream as produced
 		ModifyResponse: func(resp *http.Response) error {
-			if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			if resp.StatusCode == http.StatusSwitchingProtocols && upgradeRequested(resp.Request) {
+				keepUpgradeHeaders(resp.Header, keep)
+				return nil // ReverseProxy splices the two connections, both ways
+			}
+			if (resp.StatusCode < 200 || resp.StatusCode > 299) && (t.Relay == nil || !t.Relay(resp.StatusCode)) {
 				snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 				_ = resp.Body.Close()
 				return &agentStatusError{status: resp.StatusCode, body: string(snippet)}
@@ -91,6 +106,33 @@ func Forward(w http.ResponseWriter, r *http.Request, t Target) error {
 		return nil
 	}
 	return classify(failure, t.Abort)
+}
+
+// upgradeRequested reports whether the outbound request asked for a protocol switch (a
+// WebSocket handshake carries Connection: Upgrade and Upgrade: websocket).
+func upgradeRequested(out *http.Request) bool {
+	if out == nil || out.Header.Get("Upgrade") == "" {
+		return false
+	}
+	for _, v := range out.Header.Values("Connection") {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// keepUpgradeHeaders filters a 101 answer to the handshake headers (Upgrade, Connection,
+// Sec-WebSocket-*) and the ones the caller asked for.
+func keepUpgradeHeaders(h http.Header, keep map[string]bool) {
+	for k := range h {
+		if keep[k] || k == "Upgrade" || k == "Connection" || strings.HasPrefix(k, "Sec-Websocket-") {
+			continue
+		}
+		delete(h, k)
+	}
 }
 
 // agentStatusError is a non-2xx answer from the agent.

@@ -35,6 +35,7 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 		CPUs:         s.cfg.Sandbox.CPUs,
 		MemoryBytes:  s.cfg.Sandbox.MemoryBytes,
 		Egress:       s.driver.Capabilities().Egress,
+		PublicURL:    publicBaseURL(s.cfg, s.Addr()),
 	}).Register(api)
 	api.Handle("/", httpapi.UnknownOperation(s.log))
 

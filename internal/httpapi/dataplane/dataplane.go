@@ -1,7 +1,8 @@
 // Package dataplane serves AgentCore's data-plane operations (AGENTCORE-WIRE.md §2):
-// InvokeAgentRuntime and StopRuntimeSession, plus Berth's session listing under
-// /berth/v1/sessions. It resolves the runtime and endpoint from the catalog, gets a session
-// from the session manager, and streams the exchange through internal/proxy.
+// InvokeAgentRuntime, InvokeAgentRuntimeCommand (commands.go) and StopRuntimeSession, plus
+// Berth's session listing under /berth/v1/sessions. It resolves the runtime and endpoint
+// from the catalog, gets a session from the session manager, and streams the exchange
+// through internal/proxy.
 package dataplane
 
 import (
@@ -26,6 +27,9 @@ type Options struct {
 	// Egress lists the network modes the sandbox driver can enforce; a runtime asking for
 	// another one runs with NONE and a warning (the process driver has no egress).
 	Egress []sandbox.NetworkMode
+	// PublicURL is the base URL clients reach this server at; sessions get their runtime's
+	// public invocation URL, built from it, in AGENTCORE_RUNTIME_URL.
+	PublicURL string
 }
 
 // API holds the data-plane handlers.
@@ -47,7 +51,15 @@ func (a *API) Register(mux *http.ServeMux) {
 	h := func(f httpapi.HandlerFunc) http.Handler { return httpapi.Handle(a.log, f) }
 	mux.Handle("POST /runtimes/{agentRuntimeArn}/invocations", h(a.invoke))
 	mux.Handle("POST /runtimes/{agentRuntimeArn}/invocations/{$}", h(a.invoke))
+	// MCP streamable HTTP also uses GET and DELETE on the invocations URL (mcp.go).
+	for _, m := range []string{"GET", "DELETE"} {
+		mux.Handle(m+" /runtimes/{agentRuntimeArn}/invocations", h(a.invoke))
+		mux.Handle(m+" /runtimes/{agentRuntimeArn}/invocations/{$}", h(a.invoke))
+	}
 	mux.Handle("POST /runtimes/{agentRuntimeArn}/stopruntimesession", h(a.stopSession))
+	mux.Handle("GET /runtimes/{agentRuntimeArn}/ws", h(a.webSocket))
+	mux.Handle("POST /runtimes/{agentRuntimeArn}/commands", h(a.invokeCommand))
+	mux.Handle("GET /runtimes/{agentRuntimeArn}/invocations/.well-known/agent-card.json", h(a.getAgentCard))
 	mux.Handle("GET /berth/v1/sessions", h(a.listSessions))
 	mux.Handle("GET /berth/v1/sessions/{id}", h(a.getSession))
 }

@@ -36,6 +36,8 @@ var passHeaders = []struct {
 	{"Accept", "accept", 256},
 	{"Mcp-Session-Id", "mcpSessionId", 1024},
 	{"Mcp-Protocol-Version", "mcpProtocolVersion", 1024},
+	{"Mcp-Method", "mcpMethod", 1024},
+	{"Mcp-Name", "mcpName", 1024},
 	{"X-Amzn-Bedrock-AgentCore-Runtime-User-Id", "runtimeUserId", 1024},
 }
 

@@ -25,6 +25,13 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	mcp, err := mcpRoute(r, v.Config, sid) // nil unless an MCP runtime (mcp.go)
+	if err != nil {
+		return err
+	}
+	if mcp != nil {
+		sid = mcp.key
+	}
 	var allow []string
 	if rh := v.Config.RequestHeaderConfiguration; rh != nil {
 		allow = rh.RequestHeaderAllowlist
@@ -32,8 +39,14 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) error {
 	if err := validateHeaders(r, allow); err != nil {
 		return err
 	}
-	lease, err := a.sessions.Acquire(ctx, session.Key{RuntimeID: addr.RuntimeID, Endpoint: addr.Endpoint, SessionID: sid},
-		func(ctx context.Context) (session.Target, error) { return a.target(ctx, rt, ep, v) })
+	key := session.Key{RuntimeID: addr.RuntimeID, Endpoint: addr.Endpoint, SessionID: sid}
+	start := func(ctx context.Context) (session.Target, error) { return a.target(ctx, rt, ep, v) }
+	if mcp != nil {
+		if start, err = a.mcpStarter(ctx, key, mcp, start); err != nil {
+			return err
+		}
+	}
+	lease, err := a.sessions.Acquire(ctx, key, start)
 	if err != nil {
 		return err
 	}
@@ -54,12 +67,18 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) error {
 		traceparent = newTraceparent()
 	}
 	echoHeaders(w, r, sid, traceparent)
+	header := agentHeaders(r, sid, httpapi.RequestIDFrom(ctx), traceparent, cfg)
+	var relay func(int) bool
+	if mcp != nil {
+		w, relay = mcp.adapt(w, r, header)
+	}
 	return proxy.Forward(w, r, proxy.Target{
 		Transport:       lease.Transport(),
 		Port:            port,
 		Path:            path,
-		Header:          agentHeaders(r, sid, httpapi.RequestIDFrom(ctx), traceparent, cfg),
+		Header:          header,
 		ResponseHeaders: []string{"Mcp-Session-Id", "Mcp-Protocol-Version"},
 		Abort:           lease.Done(),
+		Relay:           relay,
 	})
 }

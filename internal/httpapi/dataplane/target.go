@@ -43,6 +43,9 @@ func (a *API) target(_ context.Context, rt catalog.Runtime, ep catalog.Endpoint,
 	env.set("PORT", strconv.Itoa(port))
 	env.set("OTEL_RESOURCE_ATTRIBUTES", "cloud.resource_id="+resource+",service.name="+rt.Name)
 	env.set("AGENTCORE_RUNTIME_PROTOCOL", protocol)
+	if u := runtimeURL(a.opts.PublicURL, acct.RuntimeARN(rt.ID), ep.Name); u != "" {
+		env.set("AGENTCORE_RUNTIME_URL", u)
+	}
 	for k, val := range v.Config.EnvironmentVariables {
 		env.set(k, val)
 	}
