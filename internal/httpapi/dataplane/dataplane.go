@@ -1,8 +1,9 @@
 // Package dataplane serves AgentCore's data-plane operations (AGENTCORE-WIRE.md §2):
-// InvokeAgentRuntime, InvokeAgentRuntimeCommand (commands.go) and StopRuntimeSession, plus
-// Berth's session listing under /berth/v1/sessions. It resolves the runtime and endpoint
-// from the catalog, gets a session from the session manager, and streams the exchange
-// through internal/proxy.
+// InvokeAgentRuntime (invoke.go; MCP session routing and GET/DELETE in mcp.go),
+// InvokeAgentRuntimeCommand (commands.go, AWS event streams), StopRuntimeSession (stop.go),
+// GetAgentCard (agentcard.go), the WebSocket stream /ws (ws.go), plus Berth's session listing
+// under /berth/v1/sessions. It resolves the runtime and endpoint from the catalog, gets a
+// session from the session manager, and streams the exchange through internal/proxy.
 package dataplane
 
 import (
