@@ -19,6 +19,7 @@ func wsEcho(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { _ = c.CloseNow() }()
+	c.SetReadLimit(-1) // echo messages of any size
 	ctx := context.Background()
 	for {
 		typ, msg, err := c.Read(ctx)

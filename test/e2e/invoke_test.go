@@ -86,6 +86,17 @@ func TestInvoke_PythonZipSessions(t *testing.T) {
 	if n := count(t, c, rt.ARN, b); n != 2 {
 		t.Errorf("session b counted %d after a was stopped, want 2", n)
 	}
+	// A retried stop with the same clientToken is answered like the first (the operation is
+	// idempotent); a different token on the ended session is a 404.
+	token := aws.String("stop-token-0123456789-0123456789-abcdef")
+	stopB := &bedrockagentcore.StopRuntimeSessionInput{AgentRuntimeArn: aws.String(rt.ARN), RuntimeSessionId: aws.String(b), ClientToken: token}
+	for i := range 2 {
+		if _, err := c.StopRuntimeSession(ctx, stopB); err != nil {
+			t.Fatalf("stop b (try %d): %v", i+1, err)
+		}
+	}
+	_, err = c.StopRuntimeSession(ctx, &bedrockagentcore.StopRuntimeSessionInput{AgentRuntimeArn: aws.String(rt.ARN), RuntimeSessionId: aws.String(b)})
+	_ = asType[*dtypes.ResourceNotFoundException](t, err)
 	env, _ := invokeJSON(t, c, rt.ARN, b, `{"op":"env"}`)
 	if py, _ := env["python"].(string); !strings.HasPrefix(py, "3.") {
 		t.Errorf("python version %q", py)

@@ -9,6 +9,7 @@ package dataplane
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"berth.dev/berth/internal/control"
 	"berth.dev/berth/internal/httpapi"
@@ -40,11 +41,12 @@ type API struct {
 	st       store.Store
 	log      *slog.Logger
 	opts     Options
+	stops    *stopTokens
 }
 
 // New returns the data-plane API.
 func New(svc *control.Service, sessions *session.Manager, st store.Store, logger *slog.Logger, opts Options) *API {
-	return &API{svc: svc, sessions: sessions, st: st, log: logger, opts: opts}
+	return &API{svc: svc, sessions: sessions, st: st, log: logger, opts: opts, stops: newStopTokens(10 * time.Minute)}
 }
 
 // Register adds the data-plane routes to mux.

@@ -1,7 +1,9 @@
 package dataplane
 
 import (
+	"errors"
 	"net/http"
+	"time"
 
 	"berth.dev/berth/internal/catalog"
 	"berth.dev/berth/internal/errdefs"
@@ -34,10 +36,23 @@ func (a *API) stopSession(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.svc.GetEndpoint(r.Context(), addr.RuntimeID, addr.Endpoint); err != nil {
 		return err
 	}
-	if err := a.sessions.Stop(r.Context(), session.Key{RuntimeID: addr.RuntimeID, Endpoint: addr.Endpoint, SessionID: sid}); err != nil {
-		return err
+	key := session.Key{RuntimeID: addr.RuntimeID, Endpoint: addr.Endpoint, SessionID: sid}
+	token, tokenKey := deref(body.ClientToken), addr.RuntimeID+"/"+addr.Endpoint+"/"+sid
+	if err := a.sessions.Stop(r.Context(), key); err != nil {
+		if !errors.Is(err, errdefs.ErrNotFound) || !a.stops.replay(token, tokenKey, time.Now()) {
+			return err
+		}
+	} else {
+		a.stops.remember(token, tokenKey, time.Now())
 	}
 	w.Header().Set(sessionHeader, sid)
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
