@@ -14,15 +14,24 @@ type Collector interface {
 	GC(ctx context.Context, keep map[string]bool) (removed int, err error)
 }
 
-// collectLoop runs garbage collection at start, every interval, and soon after deletions.
+// IdempotencyTTL is how long a clientToken's answer is kept for replays.
+const IdempotencyTTL = 24 * time.Hour
+
+// collectLoop runs garbage collection at start, every interval, and soon after deletions:
+// prepared artifacts no version needs (when c is not nil) and expired clientToken answers.
 func (s *Service) collectLoop(ctx context.Context, c Collector) {
 	tick := time.NewTicker(s.opts.GCInterval)
 	defer tick.Stop()
 	for {
-		if n, err := s.collect(ctx, c); err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "prepared artifact garbage collection", "err", err)
-		} else if n > 0 {
-			s.log.InfoContext(ctx, "removed prepared artifacts no version needs", "count", n)
+		if c != nil {
+			if n, err := s.collect(ctx, c); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "prepared artifact garbage collection", "err", err)
+			} else if n > 0 {
+				s.log.InfoContext(ctx, "removed prepared artifacts no version needs", "count", n)
+			}
+		}
+		if err := s.expireIdempotency(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "expire client tokens", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -73,4 +82,12 @@ func (s *Service) kickGC() {
 	case s.gcKick <- struct{}{}:
 	default:
 	}
+}
+
+// expireIdempotency forgets clientToken answers older than IdempotencyTTL.
+func (s *Service) expireIdempotency(ctx context.Context) error {
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.Idempotency().DeleteIdempotencyBefore(ctx, s.opts.Now().Add(-IdempotencyTTL))
+		return err
+	})
 }

@@ -109,9 +109,8 @@ func (s *Service) Start(ctx context.Context) error {
 	for range s.opts.Workers {
 		s.wg.Go(func() { s.work(wctx) })
 	}
-	if c, ok := s.prep.(Collector); ok {
-		s.wg.Go(func() { s.collectLoop(wctx, c) })
-	}
+	c, _ := s.prep.(Collector)
+	s.wg.Go(func() { s.collectLoop(wctx, c) })
 	var pending []catalog.Version
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		var err error
