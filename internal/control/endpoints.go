@@ -59,7 +59,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, runtimeID string, in Endpo
 		RuntimeID string
 		In        EndpointInput
 	}{runtimeID, in}
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		_, err := s.idempotent(ctx, tx, "CreateAgentRuntimeEndpoint:"+runtimeID, in.ClientToken, input, &res, func() error {
 			rs := tx.Runtimes()
 			rt, err := rs.GetRuntime(ctx, runtimeID)
@@ -107,7 +107,7 @@ func (s *Service) UpdateEndpoint(ctx context.Context, runtimeID string, in Endpo
 		RuntimeID string
 		In        EndpointInput
 	}{runtimeID, in}
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		_, err := s.idempotent(ctx, tx, "UpdateAgentRuntimeEndpoint:"+runtimeID+"/"+in.Name, in.ClientToken, input, &res, func() error {
 			rs := tx.Runtimes()
 			rt, err := rs.GetRuntime(ctx, runtimeID)
@@ -145,7 +145,7 @@ func (s *Service) UpdateEndpoint(ctx context.Context, runtimeID string, in Endpo
 func (s *Service) DeleteEndpoint(ctx context.Context, runtimeID, name, clientToken string) error {
 	var res struct{ Deleted bool }
 	input := struct{ RuntimeID, Name string }{runtimeID, name}
-	return s.st.Update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, func(tx store.Tx) error {
 		_, err := s.idempotent(ctx, tx, "DeleteAgentRuntimeEndpoint:"+runtimeID+"/"+name, clientToken, input, &res, func() error {
 			if name == catalog.DefaultEndpoint {
 				return fmt.Errorf("%w: the DEFAULT endpoint is deleted automatically with its agent runtime", errdefs.ErrConflict)

@@ -86,7 +86,7 @@ func (s *Service) kickGC() {
 
 // expireIdempotency forgets clientToken answers older than IdempotencyTTL.
 func (s *Service) expireIdempotency(ctx context.Context) error {
-	return s.st.Update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, func(tx store.Tx) error {
 		_, err := tx.Idempotency().DeleteIdempotencyBefore(ctx, s.opts.Now().Add(-IdempotencyTTL))
 		return err
 	})

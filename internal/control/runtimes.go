@@ -28,7 +28,7 @@ type RuntimeResult struct {
 // and queues the artifact for preparation.
 func (s *Service) CreateRuntime(ctx context.Context, in CreateRuntimeInput) (RuntimeResult, error) {
 	var res RuntimeResult
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		_, err := s.idempotent(ctx, tx, "CreateAgentRuntime", in.ClientToken, in, &res, func() error {
 			now := s.now()
 			rt := catalog.Runtime{ID: catalog.NewRuntimeID(in.Name), Name: in.Name, LatestVersion: 1, Tags: in.Tags, CreatedAt: now, UpdatedAt: now}
@@ -70,7 +70,7 @@ func (s *Service) UpdateRuntime(ctx context.Context, id string, cfg catalog.Runt
 		ID     string
 		Config catalog.RuntimeConfig
 	}{id, cfg}
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		_, err := s.idempotent(ctx, tx, "UpdateAgentRuntime:"+id, clientToken, input, &res, func() error {
 			rs := tx.Runtimes()
 			rt, err := rs.GetRuntime(ctx, id)
@@ -152,7 +152,7 @@ func (s *Service) DeleteRuntime(ctx context.Context, id string, version int, cli
 		ID      string
 		Version int
 	}{id, version}
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		_, err := s.idempotent(ctx, tx, "DeleteAgentRuntime:"+id, clientToken, input, &res, func() error {
 			rs := tx.Runtimes()
 			rt, err := rs.GetRuntime(ctx, id)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"berth.dev/berth/internal/catalog"
@@ -51,6 +52,7 @@ type Service struct {
 	log     *slog.Logger
 	opts    ServiceOptions
 
+	gen     atomic.Uint64 // bumped after every committed change; see Generation
 	queue   chan versionKey
 	gcKick  chan struct{}
 	wg      sync.WaitGroup
@@ -95,6 +97,20 @@ func NewService(st store.Store, account catalog.Account, prep Preparer, logger *
 		queued: map[versionKey]bool{},
 	}
 }
+
+// update runs fn in a store transaction and, once it committed, bumps the generation.
+func (s *Service) update(ctx context.Context, fn func(store.Tx) error) error {
+	err := s.st.Update(ctx, fn)
+	if err == nil {
+		s.gen.Add(1)
+	}
+	return err
+}
+
+// Generation changes after every committed change made through this Service. A reader that
+// takes the generation before reading and finds it unchanged later knows its read is still
+// current (as far as this process's writes go; other replicas need a TTL on top).
+func (s *Service) Generation() uint64 { return s.gen.Load() }
 
 // Account returns the account ARNs are minted in.
 func (s *Service) Account() catalog.Account { return s.account }

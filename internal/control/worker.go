@@ -49,7 +49,7 @@ func (s *Service) prepare(ctx context.Context, k versionKey) {
 	if perr != nil && ctx.Err() != nil {
 		return // shutting down: stays pending, resumes on the next start
 	}
-	err = s.st.Update(ctx, func(tx store.Tx) error {
+	err = s.update(ctx, func(tx store.Tx) error {
 		return s.finish(ctx, tx, k, prepared, perr)
 	})
 	if err != nil && !errors.Is(err, errdefs.ErrNotFound) {

@@ -272,3 +272,32 @@ func TestInvoke_SessionLogKeepsAgentOutput(t *testing.T) {
 		t.Errorf("no interpreter notice in the session log (python3.13: %q):\n%s", exact, raw)
 	}
 }
+
+// TestInvoke_RoutingFollowsUpdates: once an update is READY, new sessions run the new
+// version at once (no stale routing), while a session started before keeps its version.
+func TestInvoke_RoutingFollowsUpdates(t *testing.T) {
+	ts := startServer(t)
+	rt := ts.deployPython(t, "moving", map[string]string{"MARK": "v1"})
+	c := ts.data(t)
+	mark := func(session string) string {
+		m, _ := invokeJSON(t, c, rt.ARN, session, `{"op":"env"}`)
+		return m["env"].(map[string]any)["MARK"].(string)
+	}
+	if got := mark(sid("old")); got != "v1" {
+		t.Fatalf("first session runs %s", got)
+	}
+	ctl := ts.control(t)
+	if _, err := ctl.UpdateAgentRuntime(context.Background(), &cp.UpdateAgentRuntimeInput{
+		AgentRuntimeId: aws.String(rt.ID), AgentRuntimeArtifact: codeArtifact("agents", "moving.zip"),
+		RoleArn: testRole, NetworkConfiguration: testNetwork, EnvironmentVariables: map[string]string{"MARK": "v2"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, ctl, rt.ID, nil)
+	if got := mark(sid("new")); got != "v2" {
+		t.Errorf("a session started after the update runs %s, want v2", got)
+	}
+	if got := mark(sid("old")); got != "v1" {
+		t.Errorf("the session started before the update runs %s, want v1 (pinned)", got)
+	}
+}

@@ -42,11 +42,12 @@ type API struct {
 	log      *slog.Logger
 	opts     Options
 	stops    *stopTokens
+	resolved *resolveCache
 }
 
 // New returns the data-plane API.
 func New(svc *control.Service, sessions *session.Manager, st store.Store, logger *slog.Logger, opts Options) *API {
-	return &API{svc: svc, sessions: sessions, st: st, log: logger, opts: opts, stops: newStopTokens(10 * time.Minute)}
+	return &API{svc: svc, sessions: sessions, st: st, log: logger, opts: opts, stops: newStopTokens(10 * time.Minute), resolved: newResolveCache()}
 }
 
 // Register adds the data-plane routes to mux.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"berth.dev/berth/internal/catalog"
 	"berth.dev/berth/internal/errdefs"
@@ -82,8 +83,22 @@ func sessionID(r *http.Request, generate bool) (string, error) {
 	return id, nil
 }
 
-// liveVersion resolves the version the endpoint serves now.
+// liveVersion resolves the version the endpoint serves now, from the cache when nothing
+// changed since it was last read.
 func (a *API) liveVersion(ctx context.Context, addr address) (catalog.Runtime, catalog.Endpoint, catalog.Version, error) {
+	gen, now := a.svc.Generation(), time.Now()
+	if r, ok := a.resolved.get(addr, gen, now); ok {
+		return r.rt, r.ep, r.v, nil
+	}
+	rt, ep, v, err := a.readLiveVersion(ctx, addr)
+	if err == nil {
+		a.resolved.put(addr, resolution{rt: rt, ep: ep, v: v, gen: gen, at: now})
+	}
+	return rt, ep, v, err
+}
+
+// readLiveVersion reads the endpoint and its live version from the store.
+func (a *API) readLiveVersion(ctx context.Context, addr address) (catalog.Runtime, catalog.Endpoint, catalog.Version, error) {
 	ep, err := a.svc.GetEndpoint(ctx, addr.RuntimeID, addr.Endpoint)
 	if err != nil {
 		return catalog.Runtime{}, catalog.Endpoint{}, catalog.Version{}, err
