@@ -15,8 +15,11 @@ import (
 func (m *Manager) waitHealthy(ctx context.Context, s *session) (string, error) {
 	ictx, cancel := context.WithTimeout(ctx, m.opts.InitTimeout)
 	defer cancel()
-	tick := time.NewTicker(startPollInterval)
-	defer tick.Stop()
+	// Agents come up in a few milliseconds (Go) to seconds (heavy Python): poll fast at
+	// first and back off, so a quick agent is found quickly without a busy loop for slow ones.
+	wait := startPollMin
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	for {
 		pctx, pcancel := context.WithTimeout(ictx, m.opts.PingTimeout)
 		status, err := ping(pctx, s.client)
@@ -37,7 +40,9 @@ func (m *Manager) waitHealthy(ctx context.Context, s *session) (string, error) {
 				return "", fmt.Errorf("wait for agent: %w", ctx.Err())
 			}
 			return "", initTimeoutErr(m.opts.InitTimeout)
-		case <-tick.C:
+		case <-timer.C:
+			wait = min(2*wait, startPollMax)
+			timer.Reset(wait)
 		}
 	}
 }

@@ -19,8 +19,10 @@ const (
 
 // Timings the caller does not choose.
 const (
-	// startPollInterval is how often GET /ping is tried while the agent starts.
-	startPollInterval = 50 * time.Millisecond
+	// startPollMin and startPollMax bound the backoff between GET /ping attempts while the
+	// agent starts.
+	startPollMin = time.Millisecond
+	startPollMax = 50 * time.Millisecond
 	// usageEvery bounds how often usage alone (no state change) is written to the record.
 	usageEvery = 10 * time.Second
 	// storeTimeout bounds one record write made outside any caller's context.
