@@ -6,7 +6,7 @@ GOLANGCI  := $(GOBIN_DIR)/golangci-lint
 LINT_VERSION := v2.15.0
 PKGS      := ./...
 
-.PHONY: help build test test-short lint lint-install fmt vet check fuzz clean
+.PHONY: help build test test-short lint lint-install fmt vet check fuzz clean bench bench-smoke
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -40,6 +40,13 @@ fuzz: ## run each fuzz target for 20s
 	$(GO) test -run=NONE -fuzz=FuzzVerify -fuzztime=20s ./internal/auth
 
 check: lint test ## everything CI runs: lint then the full test suite
+
+bench: ## run the benchmarks (root; ~3 min), writing bench/results/; installs bwrap and crun
+	./bench/install-tools.sh
+	$(GO) run ./bench
+
+bench-smoke: ## the benchmark harness in -short mode (seconds, speed not judged), into a temp dir
+	$(GO) run ./bench -short -out $$(mktemp -d)
 
 clean: ## remove build output
 	rm -rf bin

@@ -22,7 +22,7 @@ const (
 	// startPollMin and startPollMax bound the backoff between GET /ping attempts while the
 	// agent starts.
 	startPollMin = time.Millisecond
-	startPollMax = 50 * time.Millisecond
+	startPollMax = 10 * time.Millisecond
 	// usageEvery bounds how often usage alone (no state change) is written to the record.
 	usageEvery = 10 * time.Second
 	// storeTimeout bounds one record write made outside any caller's context.

@@ -13,6 +13,7 @@
 //	incr          increment an in-memory counter and return it (session state)
 //	env           return the environment and the request headers
 //	sse           stream n events (default 5), one every interval_ms (default 200)
+//	burst         stream n events (default 5) back to back, flushing each (event rate)
 //	crash         exit 3 before answering
 //	crash-mid     send one SSE event, then exit 3
 //	busy          report HealthyBusy for seconds (default 5)
@@ -146,7 +147,7 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 			headers[k] = r.Header.Get(k)
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"env": os.Environ(), "headers": headers, "cwd": cwd()})
-	case "sse", "crash-mid":
+	case "sse", "crash-mid", "burst":
 		sse(w, req)
 	case "crash":
 		fmt.Fprintln(os.Stderr, "testagent: crashing as asked")
@@ -181,14 +182,17 @@ func sse(w http.ResponseWriter, req request) {
 	if n == 0 {
 		n = 5
 	}
-	if interval == 0 {
+	switch {
+	case req.Op == "burst":
+		interval = 0
+	case interval == 0:
 		interval = 200 * time.Millisecond
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	for i := range n {
-		if i > 0 {
+		if i > 0 && interval > 0 {
 			time.Sleep(interval)
 		}
 		fmt.Fprintf(w, "data: {\"i\":%d,\"sent_unix_nano\":%d}\n\n", i, time.Now().UnixNano())
