@@ -34,6 +34,9 @@ type KeyStore struct {
 	now  func() time.Time
 	mu   sync.Mutex
 	hits map[string]cachedKey
+	// epoch counts invalidations; a lookup caches its read only if no invalidation happened
+	// while it read, so a key disabled mid-lookup is never cached as enabled.
+	epoch uint64
 }
 
 type cachedKey struct {
@@ -59,6 +62,9 @@ func (k *KeyStore) LookupAccessKey(ctx context.Context, id string) (secretKey, a
 	if c, ok := k.cached(id); ok {
 		return c.secret, c.account, nil
 	}
+	k.mu.Lock()
+	epoch := k.epoch
+	k.mu.Unlock()
 	var row store.AccessKey
 	err = k.st.View(ctx, func(tx store.Tx) error {
 		var gerr error
@@ -77,7 +83,9 @@ func (k *KeyStore) LookupAccessKey(ctx context.Context, id string) (secretKey, a
 	}
 	if k.ttl > 0 {
 		k.mu.Lock()
-		k.hits[id] = cachedKey{secret: string(plain), account: row.Account, expires: k.now().Add(k.ttl)}
+		if k.epoch == epoch {
+			k.hits[id] = cachedKey{secret: string(plain), account: row.Account, expires: k.now().Add(k.ttl)}
+		}
 		k.mu.Unlock()
 	}
 	return string(plain), row.Account, nil
@@ -101,6 +109,7 @@ func (k *KeyStore) cached(id string) (cachedKey, bool) {
 func (k *KeyStore) Invalidate(id string) {
 	k.mu.Lock()
 	delete(k.hits, id)
+	k.epoch++
 	k.mu.Unlock()
 }
 

@@ -57,6 +57,7 @@ type Service struct {
 	gcKick  chan struct{}
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
+	workCtx context.Context // the workers' context, for hand-offs that must end with them
 	mu      sync.Mutex
 	queued  map[versionKey]bool
 	started bool
@@ -120,6 +121,7 @@ func (s *Service) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.mu.Lock()
 	s.stop = cancel
+	s.workCtx = wctx
 	s.started = true
 	s.mu.Unlock()
 	for range s.opts.Workers {
@@ -134,6 +136,8 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
+		cancel()
+		s.wg.Wait()
 		return fmt.Errorf("list pending versions: %w", err)
 	}
 	for _, v := range pending {
@@ -166,7 +170,14 @@ func (s *Service) enqueue(k versionKey) {
 	select {
 	case s.queue <- k:
 	default:
-		go func() { s.queue <- k }()
+		// Hand off without blocking the request path; the goroutine ends with the workers.
+		wctx := s.workCtx
+		s.wg.Go(func() {
+			select {
+			case s.queue <- k:
+			case <-wctx.Done():
+			}
+		})
 	}
 }
 

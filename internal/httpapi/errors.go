@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -98,11 +99,18 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// WriteJSON writes v as the JSON response with the given status.
+// WriteJSON writes v as the JSON response with the given status. An error means nothing was
+// written (v could not be encoded); once the header is sent, a failed write (the client went
+// away) is not an error the caller could still report.
 func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(body, '\n'))
+	return nil
 }
 
 // requestIDKey carries the request id in the context.

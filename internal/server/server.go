@@ -39,6 +39,8 @@ type Server struct {
 	http     *http.Server
 	ln       net.Listener
 	closers  []func() error // run in reverse on shutdown
+	// cancelRequests cancels every request's context (their BaseContext).
+	cancelRequests context.CancelFunc
 }
 
 // New opens every subsystem and binds the listener; it serves nothing until Run. On error,
@@ -155,10 +157,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	if err != nil {
 		return nil, err
 	}
+	baseCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancelRequests = cancelRequests
 	s.http = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// Idle keep-alive connections are closed; no ReadTimeout, which would cut long
+		// uploads and streams.
+		IdleTimeout: 2 * time.Minute,
+		BaseContext: func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	return s, nil
 }
@@ -181,8 +189,13 @@ func (s *Server) Run(ctx context.Context) error {
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := s.http.Shutdown(shutCtx); err != nil {
-		s.log.WarnContext(ctx, "graceful shutdown incomplete", "err", err)
+		// Streams still open after the grace period: cancel their requests and close their
+		// connections before the subsystems they use go away.
+		s.log.WarnContext(ctx, "graceful shutdown incomplete; closing open connections", "err", err)
+		s.cancelRequests()
+		_ = s.http.Close()
 	}
+	s.cancelRequests()
 	closeErr := s.close()
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", serveErr)
