@@ -31,7 +31,7 @@ func (r fieldRules) runtimeConfig(cfg *RuntimeConfig, o configOp) {
 		r.length("description", *cfg.Description, 1, 4096)
 	}
 	r.authorizer(cfg.AuthorizerConfiguration)
-	r.requestHeaders(cfg.RequestHeaderConfiguration)
+	r.requestHeaders(cfg.RequestHeaderConfiguration, hasJWTAuthorizer(cfg))
 	r.protocol(cfg.ProtocolConfiguration)
 	r.lifecycle(cfg.LifecycleConfiguration)
 	r.environment(cfg.EnvironmentVariables)
@@ -46,7 +46,7 @@ func (r fieldRules) runtimeConfig(cfg *RuntimeConfig, o configOp) {
 }
 
 // requestHeaders checks the requestHeaderConfiguration union (only requestHeaderAllowlist).
-func (r fieldRules) requestHeaders(h *RequestHeaderConfiguration) {
+func (r fieldRules) requestHeaders(h *RequestHeaderConfiguration, jwt bool) {
 	const at = "requestHeaderConfiguration"
 	if h == nil {
 		return
@@ -60,6 +60,9 @@ func (r fieldRules) requestHeaders(h *RequestHeaderConfiguration) {
 	for i, name := range h.RequestHeaderAllowlist {
 		r.length(fieldItem(al, i), name, 1, 256)
 		r.pattern(fieldItem(al, i), name, patHeaderName)
+		if ok, why := ForwardableHeader(name, jwt); !ok {
+			r.f.Add(fieldItem(al, i), "Header %s cannot be allow-listed: %s", name, why)
+		}
 	}
 }
 

@@ -66,7 +66,7 @@ func TestValidateCreateRuntime_RequestHeaders(t *testing.T) {
 			[]errdefs.FieldError{vFE(vHeaderField, "Member must have length greater than or equal to 1")}},
 		{"twenty one", vWithHeaders(append(twenty, "X-Last")),
 			[]errdefs.FieldError{vFE(vHeaderField, "Member must have length less than or equal to 20")}},
-		{"bad names", vWithHeaders([]string{"Authorization", "", "1X", "X Y", "A" + strings.Repeat("a", 256)}),
+		{"bad names", vWithHeaders([]string{"X-Tenant", "", "1X", "X Y", "A" + strings.Repeat("a", 256)}),
 			[]errdefs.FieldError{
 				vFE(vHeaderField+"[1]", "Member must have length greater than or equal to 1"),
 				vFE(vHeaderField+"[1]", vHeaderPattern),
@@ -75,7 +75,32 @@ func TestValidateCreateRuntime_RequestHeaders(t *testing.T) {
 				vFE(vHeaderField+"[4]", "Member must have length less than or equal to 256"),
 				vFE(vHeaderField+"[4]", vHeaderPattern),
 			}},
+		{"restricted names (AGENTCORE-WIRE.md §4.7)", vWithHeaders([]string{
+			"Authorization", "X-Amz-Security-Token", "X-Amzn-Bedrock-AgentCore-Runtime-Request-Id",
+			"Connection", "Upgrade", "Host", "Cookie", "X-Forwarded-For", "Sec-WebSocket-Key",
+			"X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant", "X-Team",
+		}),
+			[]errdefs.FieldError{
+				vFE(vHeaderField+"[0]", "Header Authorization cannot be allow-listed: Authorization can be forwarded only by runtimes with a customJWTAuthorizer"),
+				vFE(vHeaderField+"[1]", "Header X-Amz-Security-Token cannot be allow-listed: headers starting with x-amz- are restricted and never forwarded"),
+				vFE(vHeaderField+"[2]", "Header X-Amzn-Bedrock-AgentCore-Runtime-Request-Id cannot be allow-listed: names starting with X-Amzn- are reserved (except X-Amzn-Bedrock-AgentCore-Runtime-Custom-*)"),
+				vFE(vHeaderField+"[3]", "Header Connection cannot be allow-listed: this header is restricted and is never forwarded"),
+				vFE(vHeaderField+"[4]", "Header Upgrade cannot be allow-listed: this header is restricted and is never forwarded"),
+				vFE(vHeaderField+"[5]", "Header Host cannot be allow-listed: this header is restricted and is never forwarded"),
+				vFE(vHeaderField+"[6]", "Header Cookie cannot be allow-listed: this header is restricted and is never forwarded"),
+				vFE(vHeaderField+"[7]", "Header X-Forwarded-For cannot be allow-listed: headers starting with x-forwarded- are restricted and never forwarded"),
+				vFE(vHeaderField+"[8]", "Header Sec-WebSocket-Key cannot be allow-listed: headers starting with sec-websocket- are restricted and never forwarded"),
+			}},
 	})
+}
+
+func TestForwardableHeader_AuthorizationNeedsJWT(t *testing.T) {
+	if ok, _ := ForwardableHeader("authorization", true); !ok {
+		t.Error("Authorization refused for a JWT runtime")
+	}
+	if ok, _ := ForwardableHeader("Authorization", false); ok {
+		t.Error("Authorization allowed without a JWT authorizer")
+	}
 }
 
 func TestValidateCreateRuntime_Environment(t *testing.T) {

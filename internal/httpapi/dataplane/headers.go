@@ -95,18 +95,37 @@ func agentHeaders(r *http.Request, sessionID, requestID, traceparent string, cfg
 	out.Set("Traceparent", traceparent)
 	out.Set(sessionHeader, sessionID)
 	out.Set(requestIDHeader, requestID)
-	jwt := cfg.AuthorizerConfiguration != nil && cfg.AuthorizerConfiguration.CustomJWTAuthorizer != nil
-	if cfg.RequestHeaderConfiguration != nil {
-		for _, name := range cfg.RequestHeaderConfiguration.RequestHeaderAllowlist {
-			if strings.EqualFold(name, "Authorization") && !jwt {
-				continue // only a JWT bearer may be forwarded, never a SigV4 signature
-			}
-			if v, ok := r.Header[http.CanonicalHeaderKey(name)]; ok {
-				out[http.CanonicalHeaderKey(name)] = v
-			}
+	for _, name := range forwardable(cfg) {
+		v, ok := r.Header[http.CanonicalHeaderKey(name)]
+		if !ok {
+			continue
+		}
+		if strings.EqualFold(name, "Authorization") && !isBearer(v) {
+			continue // only a JWT bearer may be forwarded, never a SigV4 signature
+		}
+		out[http.CanonicalHeaderKey(name)] = v
+	}
+	return out
+}
+
+// forwardable returns the runtime's allow-listed headers that may reach the agent. The
+// catalog rejects the others when the runtime is created or updated; this guards configs
+// stored before that rule.
+func forwardable(cfg catalog.RuntimeConfig) []string {
+	if cfg.RequestHeaderConfiguration == nil {
+		return nil
+	}
+	var out []string
+	for _, name := range cfg.RequestHeaderConfiguration.RequestHeaderAllowlist {
+		if ok, _ := catalog.ForwardableHeader(name, cfg.HasJWTAuthorizer()); ok {
+			out = append(out, name)
 		}
 	}
 	return out
+}
+
+func isBearer(v []string) bool {
+	return len(v) == 1 && len(v[0]) > 7 && strings.EqualFold(v[0][:7], "Bearer ")
 }
 
 // echoHeaders sets the response headers the caller gets in addition to the agent's.

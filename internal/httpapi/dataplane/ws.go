@@ -106,13 +106,8 @@ func wsProtocol(runtimeID string, cfg catalog.RuntimeConfig) error {
 	}
 }
 
-// allowlist is the runtime's requestHeaderAllowlist.
-func allowlist(cfg catalog.RuntimeConfig) []string {
-	if rh := cfg.RequestHeaderConfiguration; rh != nil {
-		return rh.RequestHeaderAllowlist
-	}
-	return nil
-}
+// allowlist is the runtime's requestHeaderAllowlist, less what may never be forwarded.
+func allowlist(cfg catalog.RuntimeConfig) []string { return forwardable(cfg) }
 
 // hijackWatch notes that the proxy took the connection over for a protocol switch.
 type hijackWatch struct {
