@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"berth.dev/berth/internal/errdefs"
 )
@@ -57,6 +58,9 @@ func Forward(w http.ResponseWriter, r *http.Request, t Target) error {
 			select {
 			case <-t.Abort:
 				cancel()
+				// A write blocked on a client that stopped reading ignores the context:
+				// a past deadline makes it fail now.
+				_ = http.NewResponseController(w).SetWriteDeadline(time.Now())
 			case <-ctx.Done():
 			}
 		}()

@@ -54,6 +54,12 @@ func (m *Manager) check(s *session) string {
 	default:
 	}
 	if err != nil {
+		if state, _ := s.currentState(); state == store.SessionActive {
+			// A single-threaded agent busy with a long request may not answer /ping; it is
+			// judged again once the request is over (a crash still ends it at once).
+			m.log.Debug("agent ping failed during a request", "record", s.recordID, "err", err)
+			return ""
+		}
 		s.failures++
 		m.log.Debug("agent ping failed", "record", s.recordID, "failures", s.failures, "err", err)
 		if s.failures >= m.opts.UnhealthyAfter {

@@ -21,6 +21,10 @@ func (m *Manager) teardown(s *session, reason string, started bool) {
 			m.log.Error("record session terminating", "record", s.recordID, "err", err)
 		}
 	}
+	if s.transport != nil {
+		// First, so no dial into the sandbox holds up its Stop.
+		s.transport.CloseIdleConnections()
+	}
 	if s.sb != nil {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(m.base), m.opts.StopTimeout)
 		if err := s.sb.Stop(ctx); err != nil {

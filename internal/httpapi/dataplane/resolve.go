@@ -80,6 +80,11 @@ func sessionID(r *http.Request, generate bool) (string, error) {
 	if n := len([]rune(id)); n < 33 || n > 256 {
 		return "", errdefs.Invalid("runtimeSessionId", "Member must have length between 33 and 256")
 	}
+	for _, c := range id {
+		if c < 0x20 || c == 0x7f {
+			return "", errdefs.Invalid("runtimeSessionId", "Member must not contain control characters")
+		}
+	}
 	return id, nil
 }
 
