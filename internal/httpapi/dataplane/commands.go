@@ -153,6 +153,10 @@ func (a *API) runCommand(ctx context.Context, es *eventStream, ex sandbox.Execer
 		select {
 		case <-lease.Done():
 			endSession(errCommandSessionOver)
+			// Output writes blocked on a caller that stopped reading would keep the command
+			// (and the sandbox's Stop) waiting: give them a last short deadline, enough to
+			// send the final exception to a caller that does read.
+			_ = es.rc.SetWriteDeadline(time.Now().Add(2 * time.Second))
 		case <-sessionCtx.Done():
 		}
 	}()
