@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"berth.dev/berth/internal/auth"
 )
 
 // Env is a running berth server under benchmark and what a scenario needs to reach it.
@@ -178,27 +180,11 @@ func (e *Env) ServerLog() string { return e.logf.Name() }
 
 // ReadCredentials parses the AWS shared-credentials file berth writes to its data dir.
 func ReadCredentials(path string) (aws.Credentials, error) {
-	raw, err := os.ReadFile(path) //nolint:gosec // the server's own data dir
+	id, secretKey, err := auth.ReadCredentialsFile(path, "default")
 	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("read credentials: %w", err)
+		return aws.Credentials{}, err
 	}
-	var c aws.Credentials
-	for line := range strings.SplitSeq(string(raw), "\n") {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			c.AccessKeyID = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			c.SecretAccessKey = strings.TrimSpace(v)
-		}
-	}
-	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
-		return c, fmt.Errorf("read credentials %s: no access key", path)
-	}
-	return c, nil
+	return aws.Credentials{AccessKeyID: id, SecretAccessKey: secretKey}, nil
 }
 
 // logTail returns the last line of the file at path (the reason a server gave up).

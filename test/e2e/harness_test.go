@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol/types"
@@ -102,36 +102,25 @@ func (w testWriter) Write(p []byte) (int, error) {
 // readCredentials parses the AWS shared-credentials file the server wrote.
 func readCredentials(t *testing.T, path string) aws.Credentials {
 	t.Helper()
-	f, err := os.Open(path)
+	st, err := os.Stat(path)
 	if err != nil {
 		t.Fatalf("credentials file: %v", err)
-	}
-	defer func() { _ = f.Close() }()
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
 	}
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("credentials file mode = %v, want 0600", st.Mode().Perm())
 	}
-	var c aws.Credentials
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "=")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			c.AccessKeyID = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			c.SecretAccessKey = strings.TrimSpace(v)
-		}
+	// Read it the way every AWS SDK does with AWS_SHARED_CREDENTIALS_FILE.
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background(),
+		awsconfig.WithSharedCredentialsFiles([]string{path}), awsconfig.WithSharedConfigProfile("default"),
+		awsconfig.WithSharedConfigFiles([]string{}), awsconfig.WithRegion("us-east-1"))
+	if err != nil {
+		t.Fatalf("load credentials file: %v", err)
 	}
-	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
-		t.Fatalf("credentials file %s lacks a key", path)
+	c, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil || c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		t.Fatalf("credentials file %s: %v (%q)", path, err, c.AccessKeyID)
 	}
-	return c
+	return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}
 }
 
 func (ts *testServer) control(t *testing.T) *bedrockagentcorecontrol.Client {

@@ -103,7 +103,7 @@ func TestWire_TrailingSlashBothForms(t *testing.T) {
 func TestWire_SignatureRejected(t *testing.T) {
 	ts := startServer(t)
 	wrong := ts.Creds
-	wrong.SecretAccessKey = "x" + wrong.SecretAccessKey[1:]
+	wrong.SecretAccessKey = otherFirstChar(wrong.SecretAccessKey)
 	unknown := aws.Credentials{AccessKeyID: "AKIAUNKNOWNUNKNOWN00", SecretAccessKey: ts.Creds.SecretAccessKey}
 	cases := []struct {
 		name  string
@@ -192,4 +192,13 @@ func TestWire_S3KeysAreNotCleaned(t *testing.T) {
 	if want := "[./dot.zip a/b/../c.zip x//y.zip]"; fmt.Sprint(got) != want {
 		t.Errorf("keys = %v, want %s", got, want)
 	}
+}
+
+// otherFirstChar returns s with its first character replaced by a different one, so the
+// result never equals s.
+func otherFirstChar(s string) string {
+	if s[0] == 'x' {
+		return "y" + s[1:]
+	}
+	return "x" + s[1:]
 }
