@@ -22,6 +22,9 @@ import (
 	"berth.dev/berth/internal/errdefs"
 )
 
+// abortGrace is how long writes to the caller may still take once the session ended.
+const abortGrace = 2 * time.Second
+
 // Target is where and how to forward.
 type Target struct {
 	Transport http.RoundTripper // dials into the sandbox
@@ -58,9 +61,10 @@ func Forward(w http.ResponseWriter, r *http.Request, t Target) error {
 			select {
 			case <-t.Abort:
 				cancel()
-				// A write blocked on a client that stopped reading ignores the context:
-				// a past deadline makes it fail now.
-				_ = http.NewResponseController(w).SetWriteDeadline(time.Now())
+				// A write blocked on a client that stopped reading ignores the context; a
+				// deadline ends it. The grace lets a client that does read receive what the
+				// agent wrote before the session ended.
+				_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(abortGrace))
 			case <-ctx.Done():
 			}
 		}()
