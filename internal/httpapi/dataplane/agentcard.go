@@ -47,29 +47,20 @@ func (a *API) getAgentCard(w http.ResponseWriter, r *http.Request) error {
 	if err := validateHeaders(r, nil); err != nil {
 		return err
 	}
-	lease, err := a.sessions.Acquire(ctx, session.Key{RuntimeID: addr.RuntimeID, Endpoint: addr.Endpoint, SessionID: sid},
-		func(ctx context.Context) (session.Target, error) { return a.target(ctx, rt, ep, v) })
+	lease, err := a.acquire(ctx, addr, sid, rt, ep, v)
 	if err != nil {
 		return err
 	}
 	defer lease.Release()
-	// Route with the configuration of the version the session is pinned to.
-	cfg := v.Config
-	if lease.Version() != v.Number {
-		res, err := a.svc.GetRuntime(ctx, addr.RuntimeID, lease.Version())
-		if err != nil {
-			return err
-		}
-		cfg = res.Version.Config
-		if err := requireA2A(rt.ID, cfg); err != nil {
-			return err
-		}
+	cfg, err := a.pinnedConfig(ctx, addr.RuntimeID, lease, v)
+	if err != nil {
+		return err
+	}
+	if err := requireA2A(rt.ID, cfg); err != nil {
+		return err
 	}
 	_, port, _ := catalog.EffectiveProtocol(cfg)
-	traceparent := r.Header.Get("Traceparent")
-	if traceparent == "" {
-		traceparent = newTraceparent()
-	}
+	traceparent := traceparentOf(r.Header)
 	header := agentHeaders(r, sid, httpapi.RequestIDFrom(ctx), traceparent, cfg)
 	header.Del("Content-Type") // a GET without a body
 	header.Set("Accept", "application/json")
@@ -105,7 +96,8 @@ func fetchAgentCard(ctx context.Context, lease *session.Lease, port int, header 
 		case <-ctx.Done():
 		}
 	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent:"+strconv.Itoa(port)+agentCardPath, nil)
+	// The host is a placeholder: the lease's transport dials only this session's sandbox.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent:"+strconv.Itoa(port)+agentCardPath, nil) //nolint:gosec // G704: see above
 	if err != nil {
 		return nil, fmt.Errorf("build agent card request: %w", err)
 	}

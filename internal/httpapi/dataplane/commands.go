@@ -71,28 +71,6 @@ func (c commandRequest) validate(f *errdefs.Fields) (string, time.Duration) {
 	return cmd, time.Duration(timeout) * time.Second
 }
 
-// validateCommandHeaders checks the modelled header constraints of the operation.
-func validateCommandHeaders(r *http.Request, f *errdefs.Fields) {
-	limits := []struct {
-		name, field string
-		max         int
-	}{
-		{"Content-Type", "contentType", 256},
-		{"Accept", "accept", 256},
-	}
-	for _, t := range traceHeaders {
-		limits = append(limits, struct {
-			name, field string
-			max         int
-		}{t.name, t.field, maxCommandTraceHeader})
-	}
-	for _, l := range limits {
-		if v, ok := r.Header[l.name]; ok && len(v[0]) > l.max {
-			f.Add(l.field, "Member must have length less than or equal to %d", l.max)
-		}
-	}
-}
-
 // invokeCommand is InvokeAgentRuntimeCommand (AGENTCORE-WIRE.md §2.3): it runs
 // /bin/sh -c <command> inside the session's sandbox (starting the session if needed), with
 // the sandbox's environment and the agent's working directory, and streams its output as an
@@ -112,7 +90,7 @@ func (a *API) invokeCommand(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var f errdefs.Fields
-	validateCommandHeaders(r, &f)
+	checkHeaders(r, nil, maxCommandTraceHeader, &f)
 	cmd, timeout := body.validate(&f)
 	if err := mergeValidation(f, addrErr, sidErr); err != nil {
 		return err
@@ -122,8 +100,7 @@ func (a *API) invokeCommand(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	lease, err := a.sessions.Acquire(ctx, session.Key{RuntimeID: addr.RuntimeID, Endpoint: addr.Endpoint, SessionID: sid},
-		func(ctx context.Context) (session.Target, error) { return a.target(ctx, rt, ep, v) })
+	lease, err := a.acquire(ctx, addr, sid, rt, ep, v)
 	if err != nil {
 		return err
 	}
@@ -132,10 +109,7 @@ func (a *API) invokeCommand(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return fmt.Errorf("%w: the sandbox driver of this server cannot run commands in a session", errdefs.ErrInvalidArgument)
 	}
-	traceparent := r.Header.Get("Traceparent")
-	if traceparent == "" {
-		traceparent = newTraceparent()
-	}
+	traceparent := traceparentOf(r.Header)
 	echoHeaders(w, r, sid, traceparent)
 	es := startEventStream(w, http.StatusOK)
 	a.runCommand(ctx, es, ex, lease, cmd, timeout)

@@ -56,21 +56,34 @@ func newTraceparent() string {
 // validateHeaders checks the modelled header constraints, reporting every violation.
 func validateHeaders(r *http.Request, allow []string) error {
 	var f errdefs.Fields
-	for _, h := range append(passHeaders, traceHeaders...) {
-		v, ok := r.Header[h.name]
-		if !ok {
-			continue
+	checkHeaders(r, allow, 0, &f)
+	return f.Err()
+}
+
+// checkHeaders adds a violation to f for every header longer than the model allows. A
+// traceMax above 0 replaces the trace headers' limits (InvokeAgentRuntimeCommand allows
+// 1024 for each).
+func checkHeaders(r *http.Request, allow []string, traceMax int, f *errdefs.Fields) {
+	check := func(name, field string, limit int) {
+		if v, ok := r.Header[name]; ok && len(v[0]) > limit {
+			f.Add(field, "Member must have length less than or equal to %d", limit)
 		}
-		if len(v[0]) > h.max {
-			f.Add(h.field, "Member must have length less than or equal to %d", h.max)
+	}
+	for _, h := range passHeaders {
+		check(h.name, h.field, h.max)
+	}
+	for _, h := range traceHeaders {
+		limit := h.max
+		if traceMax > 0 {
+			limit = traceMax
 		}
+		check(h.name, h.field, limit)
 	}
 	for _, name := range allow {
 		if v := r.Header.Get(name); len(v) > maxCustomHeader {
 			f.Add(name, "Header value must have length less than or equal to %d", maxCustomHeader)
 		}
 	}
-	return f.Err()
 }
 
 // agentHeaders builds the complete header set sent into the agent (§4.7): the platform's

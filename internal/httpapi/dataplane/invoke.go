@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"context"
 	"net/http"
 
 	"berth.dev/berth/internal/catalog"
@@ -32,15 +31,11 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) error {
 	if mcp != nil {
 		sid = mcp.key
 	}
-	var allow []string
-	if rh := v.Config.RequestHeaderConfiguration; rh != nil {
-		allow = rh.RequestHeaderAllowlist
-	}
-	if err := validateHeaders(r, allow); err != nil {
+	if err := validateHeaders(r, forwardable(v.Config)); err != nil {
 		return err
 	}
 	key := session.Key{RuntimeID: addr.RuntimeID, Endpoint: addr.Endpoint, SessionID: sid}
-	start := func(ctx context.Context) (session.Target, error) { return a.target(ctx, rt, ep, v) }
+	start := a.startOn(rt, ep, v)
 	if mcp != nil {
 		if start, err = a.mcpStarter(ctx, key, mcp, start); err != nil {
 			return err
@@ -51,21 +46,12 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer lease.Release()
-	// The session is pinned to the version it started with, which may be older than the
-	// endpoint's live version now; route with that version's configuration.
-	cfg := v.Config
-	if lease.Version() != v.Number {
-		res, err := a.svc.GetRuntime(ctx, addr.RuntimeID, lease.Version())
-		if err != nil {
-			return err
-		}
-		cfg = res.Version.Config
+	cfg, err := a.pinnedConfig(ctx, addr.RuntimeID, lease, v)
+	if err != nil {
+		return err
 	}
 	_, port, path := catalog.EffectiveProtocol(cfg)
-	traceparent := r.Header.Get("Traceparent")
-	if traceparent == "" {
-		traceparent = newTraceparent()
-	}
+	traceparent := traceparentOf(r.Header)
 	echoHeaders(w, r, sid, traceparent)
 	header := agentHeaders(r, sid, httpapi.RequestIDFrom(ctx), traceparent, cfg)
 	var relay func(int) bool

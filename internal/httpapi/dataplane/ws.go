@@ -2,7 +2,6 @@ package dataplane
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/httpapi"
 	"berth.dev/berth/internal/proxy"
-	"berth.dev/berth/internal/session"
 )
 
 // wsPath is where an agent serves its WebSocket, on its HTTP port (AGENTCORE-WIRE.md §4.4).
@@ -40,7 +38,7 @@ func (a *API) webSocket(w http.ResponseWriter, r *http.Request) error {
 	if err := wsProtocol(rt.ID, v.Config); err != nil {
 		return err
 	}
-	allow := allowlist(v.Config)
+	allow := forwardable(v.Config)
 	// A presigned URL carries the session id and custom headers as query parameters; from
 	// here on they are headers, as if the caller had sent them so.
 	in := r.WithContext(ctx)
@@ -52,29 +50,21 @@ func (a *API) webSocket(w http.ResponseWriter, r *http.Request) error {
 	if err := validateHeaders(in, allow); err != nil {
 		return err
 	}
-	lease, err := a.sessions.Acquire(ctx, session.Key{RuntimeID: addr.RuntimeID, Endpoint: addr.Endpoint, SessionID: sid},
-		func(ctx context.Context) (session.Target, error) { return a.target(ctx, rt, ep, v) })
+	lease, err := a.acquire(ctx, addr, sid, rt, ep, v)
 	if err != nil {
 		return err
 	}
 	// Held until the socket closes: an open WebSocket keeps its session active.
 	defer lease.Release()
-	cfg := v.Config
-	if lease.Version() != v.Number {
-		res, err := a.svc.GetRuntime(ctx, addr.RuntimeID, lease.Version())
-		if err != nil {
-			return err
-		}
-		cfg = res.Version.Config
-		if err := wsProtocol(rt.ID, cfg); err != nil {
-			return err
-		}
+	cfg, err := a.pinnedConfig(ctx, addr.RuntimeID, lease, v)
+	if err != nil {
+		return err
+	}
+	if err := wsProtocol(rt.ID, cfg); err != nil {
+		return err
 	}
 	_, port, _ := catalog.EffectiveProtocol(cfg)
-	traceparent := in.Header.Get("Traceparent")
-	if traceparent == "" {
-		traceparent = newTraceparent()
-	}
+	traceparent := traceparentOf(in.Header)
 	echoHeaders(w, in, sid, traceparent)
 	hw := &hijackWatch{ResponseWriter: w}
 	err = proxy.Forward(hw, r, proxy.Target{
@@ -105,9 +95,6 @@ func wsProtocol(runtimeID string, cfg catalog.RuntimeConfig) error {
 			"WebSocket streaming (/ws) is for HTTP and AGUI runtimes; agent runtime %s uses the %s protocol", runtimeID, protocol)}
 	}
 }
-
-// allowlist is the runtime's requestHeaderAllowlist, less what may never be forwarded.
-func allowlist(cfg catalog.RuntimeConfig) []string { return forwardable(cfg) }
 
 // hijackWatch notes that the proxy took the connection over for a protocol switch.
 type hijackWatch struct {
