@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +35,24 @@ type commandResult struct {
 
 // runCommand calls InvokeAgentRuntimeCommand and reads its whole event stream; onDelta, if
 // set, sees every delta as it arrives.
+//
+// The AWS Go SDK (bedrockagentcore v1.56.2) reads event streams through an asynchronous
+// pipeline that, a few times in a hundred here, closes its own connection right after the
+// first event: the read fails with net.ErrClosed, an error only a locally closed socket
+// gives. That one client-side failure, seen before any command output, is retried (twice at
+// most); anything the server could cause — a reset, an EOF, missing or wrong events — fails.
 func runCommand(c *bedrockagentcore.Client, arn, session, command string, timeout *int32, onDelta func(dtypes.ContentDeltaEvent)) commandResult {
+	var res commandResult
+	for range 3 {
+		res = runCommandOnce(c, arn, session, command, timeout, onDelta)
+		if !errors.Is(res.Err, net.ErrClosed) || len(res.Events) > 1 {
+			break
+		}
+	}
+	return res
+}
+
+func runCommandOnce(c *bedrockagentcore.Client, arn, session, command string, timeout *int32, onDelta func(dtypes.ContentDeltaEvent)) commandResult {
 	in := &bedrockagentcore.InvokeAgentRuntimeCommandInput{
 		AgentRuntimeArn: aws.String(arn),
 		Body:            &dtypes.InvokeAgentRuntimeCommandRequestBody{Command: aws.String(command), Timeout: timeout},
