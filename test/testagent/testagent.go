@@ -5,6 +5,7 @@ package testagent
 import (
 	"archive/tar"
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,7 +86,7 @@ func ImageOf(t testing.TB, bin string, env ...string) v1.Image {
 		t.Fatal(err)
 	}
 	layerBytes := buf.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (ioReadCloser, error) { return nopCloser{bytes.NewReader(layerBytes)}, nil })
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerBytes)), nil })
 	if err != nil {
 		t.Fatal(err)
 	}
