@@ -78,6 +78,17 @@ func endpointName(r *http.Request) (string, error) {
 	return name, nil
 }
 
+// endpointLabels reads the agentRuntimeId and endpointName labels.
+func endpointLabels(r *http.Request) (id, name string, err error) {
+	if id, err = runtimeID(r); err != nil {
+		return "", "", err
+	}
+	if name, err = endpointName(r); err != nil {
+		return "", "", err
+	}
+	return id, name, nil
+}
+
 // page reads maxResults/nextToken from the query, validated.
 func page(r *http.Request, kind string) (limit int, cursor string, err error) {
 	maxResults, err := httpapi.QueryInt(r, "maxResults")

@@ -50,11 +50,7 @@ func (a *API) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) updateEndpoint(w http.ResponseWriter, r *http.Request) error {
-	id, err := runtimeID(r)
-	if err != nil {
-		return err
-	}
-	name, err := endpointName(r)
+	id, name, err := endpointLabels(r)
 	if err != nil {
 		return err
 	}
@@ -86,11 +82,7 @@ func (a *API) updateEndpoint(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
-	id, err := runtimeID(r)
-	if err != nil {
-		return err
-	}
-	name, err := endpointName(r)
+	id, name, err := endpointLabels(r)
 	if err != nil {
 		return err
 	}
@@ -109,11 +101,7 @@ func (a *API) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getEndpoint(w http.ResponseWriter, r *http.Request) error {
-	id, err := runtimeID(r)
-	if err != nil {
-		return err
-	}
-	name, err := endpointName(r)
+	id, name, err := endpointLabels(r)
 	if err != nil {
 		return err
 	}
