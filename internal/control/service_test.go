@@ -131,3 +131,23 @@ func TestService_ClientTokensExpire(t *testing.T) {
 		t.Errorf("after expiry: %v, want a ConflictException for the duplicate name", err)
 	}
 }
+
+// TestService_UpdateWhilePreparingConflicts: an update while the latest version is still
+// being prepared is a ConflictException; once it is READY the update goes through.
+func TestService_UpdateWhilePreparingConflicts(t *testing.T) {
+	gate := &gatePreparer{release: make(chan struct{})}
+	svc := newService(t, filepath.Join(t.TempDir(), "berth.db"), gate, time.Now)
+	res, err := svc.CreateRuntime(context.Background(), CreateRuntimeInput{Name: "busy", Config: testConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.UpdateRuntime(context.Background(), res.Runtime.ID, testConfig(), ""); !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("update while CREATING: %v, want ErrConflict", err)
+	}
+	close(gate.release)
+	waitStatus(t, svc, res.Runtime.ID, catalog.StatusReady)
+	up, err := svc.UpdateRuntime(context.Background(), res.Runtime.ID, testConfig(), "")
+	if err != nil || up.Version.Number != 2 {
+		t.Fatalf("update when READY: version %d, %v", up.Version.Number, err)
+	}
+}
