@@ -28,7 +28,7 @@
 // message "close:<code>" makes the agent close with that status code.
 //
 // Any other content type is echoed back, streamed, with its SHA-256 in the trailer
-// X-Body-Sha256 — the large-payload test compares it.
+// X-Body-Sha256 (tests hash what they receive rather than rely on the trailer).
 package main
 
 import (
