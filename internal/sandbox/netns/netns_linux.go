@@ -217,3 +217,64 @@ var available = sync.OnceValue(func() error {
 func Available() error {
 	return available()
 }
+
+// Open returns an NS for an existing network namespace file, such as /proc/<pid>/ns/net or
+// a bind-mounted namespace. The NS holds its own descriptor; the namespace need not be
+// loopback-only.
+func Open(path string) (*NS, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open network namespace %s: %w", path, err)
+	}
+	return &NS{fd: fd}, nil
+}
+
+// Listen opens a listener inside the namespace (for example a service Berth offers to one
+// sandbox on its own 127.0.0.1); accepting works from any goroutine. As for Dial, the host
+// must be an IP literal.
+func (n *NS) Listen(network, addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s in network namespace: %w: %w", addr, errdefs.ErrInvalidArgument, err)
+	}
+	if host != "" && net.ParseIP(host) == nil {
+		return nil, fmt.Errorf("listen on %s in network namespace: %w: host must be an IP literal", addr, errdefs.ErrInvalidArgument)
+	}
+	var l net.Listener
+	err = n.Do(func() error {
+		var err error
+		l, err = net.Listen(network, addr)
+		return err
+	})
+	if err != nil {
+		if l != nil {
+			_ = l.Close()
+		}
+		return nil, fmt.Errorf("listen on %s in network namespace: %w", addr, err)
+	}
+	return l, nil
+}
+
+// ListenPacket opens a packet socket (UDP) inside the namespace; see Listen.
+func (n *NS) ListenPacket(network, addr string) (net.PacketConn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s in network namespace: %w: %w", addr, errdefs.ErrInvalidArgument, err)
+	}
+	if host != "" && net.ParseIP(host) == nil {
+		return nil, fmt.Errorf("listen on %s in network namespace: %w: host must be an IP literal", addr, errdefs.ErrInvalidArgument)
+	}
+	var pc net.PacketConn
+	err = n.Do(func() error {
+		var err error
+		pc, err = net.ListenPacket(network, addr)
+		return err
+	})
+	if err != nil {
+		if pc != nil {
+			_ = pc.Close()
+		}
+		return nil, fmt.Errorf("listen on %s in network namespace: %w", addr, err)
+	}
+	return pc, nil
+}

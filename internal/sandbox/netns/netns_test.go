@@ -307,3 +307,51 @@ func BenchmarkDialHost(b *testing.B) {
 		_ = c.Close()
 	}
 }
+
+func TestNS_ListenAndOpen(t *testing.T) {
+	checkLeaks(t)
+	ns := newNS(t)
+	l, err := ns.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			_, _ = c.Write([]byte("inside"))
+			_ = c.Close()
+		}
+	}()
+	// The listener is not on the host's loopback.
+	if c, err := net.Dial("tcp", l.Addr().String()); err == nil {
+		_ = c.Close()
+		t.Fatalf("host reached %s, which listens inside the namespace", l.Addr())
+	}
+	// A second handle on the same namespace, opened by path, reaches it.
+	other, err := netns.Open(ns.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Close() }()
+	c, err := other.Dial(context.Background(), "tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	b, err := io.ReadAll(c)
+	if err != nil || string(b) != "inside" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	pc, err := ns.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = pc.Close()
+	if _, err := netns.Open(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("Open of a missing path succeeded")
+	}
+	if _, err := ns.Listen("tcp", "localhost:0"); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("Listen with a host name: %v, want ErrInvalidArgument", err)
+	}
+}
