@@ -38,8 +38,8 @@ var v1Controllers = []string{"memory", "cpu", "cpuacct", "pids"}
 
 // Manager knows where the hierarchies are mounted.
 type Manager struct {
-	v2   string            // unified mount with controllers, or ""
-	v1   map[string]string // controller → mount point
+	v2 string            // unified mount with controllers, or ""
+	v1 map[string]string // controller → mount point
 }
 
 // New finds the cgroup hierarchies of this host.
