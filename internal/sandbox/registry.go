@@ -15,6 +15,12 @@ type Options struct {
 	StateDir string
 	// DefaultLimits apply where a Spec leaves Limits zero.
 	DefaultLimits Limits
+	// Network, if not nil, prepares sandbox networks for egress policies other than
+	// NetworkNone (drivers that support it).
+	Network NetworkProvider
+	// AllowTCG lets the microvm driver run guests on QEMU's software CPU when KVM is not
+	// usable (config sandbox.allowTCG): 10–100× slower, meant for tests.
+	AllowTCG bool
 }
 
 var (

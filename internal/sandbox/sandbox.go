@@ -61,6 +61,7 @@ type Limits struct {
 	CPUs        float64 // cores, e.g. 2
 	MemoryBytes int64
 	Pids        int64
+	DiskBytes   int64 // size of the writable layer (root changes, /tmp) for drivers that bound it
 }
 
 // NetworkMode is a sandbox's egress policy.

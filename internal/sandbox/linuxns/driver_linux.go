@@ -1,0 +1,246 @@
+package linuxns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/sandbox"
+	"berth.dev/berth/internal/sandbox/cgroup"
+	"berth.dev/berth/internal/sandbox/netns"
+	"berth.dev/berth/internal/sandbox/rootfs"
+)
+
+// Name is the driver's registry name.
+const Name = "linuxns"
+
+// Defaults for limits a Spec and the driver's options leave zero.
+const (
+	DefaultPids      = 1024
+	DefaultDiskBytes = 512 << 20
+	DefaultStopGrace = 2 * time.Second
+	cgroupParent     = "berth"
+)
+
+func init() {
+	sandbox.Register(Name, func(o sandbox.Options) (sandbox.Driver, error) {
+		return New(Config{StateDir: o.StateDir, DefaultLimits: o.DefaultLimits, Network: o.Network})
+	})
+}
+
+// Config configures a Driver.
+type Config struct {
+	// StateDir holds the base root filesystem and one (empty) mount point per sandbox.
+	StateDir string
+	// DefaultLimits apply where a Spec leaves a limit zero.
+	DefaultLimits sandbox.Limits
+	// StopGrace is how long Stop waits between SIGTERM and SIGKILL; 0 means
+	// DefaultStopGrace.
+	StopGrace time.Duration
+	// Network provides each sandbox's network namespace for its egress policy; nil gives
+	// loopback-only namespaces and supports NetworkNone only.
+	Network sandbox.NetworkProvider
+}
+
+// Driver starts namespace sandboxes. It is safe for concurrent use.
+type Driver struct {
+	stateDir string
+	baseDir  string
+	limits   sandbox.Limits
+	grace    time.Duration
+	network  sandbox.NetworkProvider
+	cgroups  *cgroup.Manager
+	cgErr    error
+}
+
+// New returns a driver keeping its state under cfg.StateDir. It does not check that the
+// host can run sandboxes; Available does.
+func New(cfg Config) (*Driver, error) {
+	if cfg.StateDir == "" {
+		return nil, fmt.Errorf("linuxns driver: %w: empty state directory", errdefs.ErrInvalidArgument)
+	}
+	dir, err := filepath.Abs(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("linuxns driver: state directory: %w", err)
+	}
+	if strings.ContainsAny(dir, ",:") {
+		return nil, fmt.Errorf("linuxns driver: %w: state directory %s contains ',' or ':', which overlay options cannot carry", errdefs.ErrInvalidArgument, dir)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "run"), 0o700); err != nil {
+		return nil, fmt.Errorf("linuxns driver: create state directory: %w", err)
+	}
+	d := &Driver{
+		stateDir: dir,
+		baseDir:  filepath.Join(dir, "base"),
+		limits:   cfg.DefaultLimits,
+		grace:    cfg.StopGrace,
+		network:  cfg.Network,
+	}
+	if d.limits.Pids == 0 {
+		d.limits.Pids = DefaultPids
+	}
+	if d.limits.DiskBytes == 0 {
+		d.limits.DiskBytes = DefaultDiskBytes
+	}
+	if d.grace <= 0 {
+		d.grace = DefaultStopGrace
+	}
+	if err := rootfs.EnsureBase(d.baseDir); err != nil {
+		return nil, fmt.Errorf("linuxns driver: %w", err)
+	}
+	d.cgroups, d.cgErr = cgroup.New()
+	return d, nil
+}
+
+// Name returns "linuxns".
+func (d *Driver) Name() string { return Name }
+
+// Capabilities announces namespace isolation, Exec, Reclaim and the egress modes of the
+// network provider.
+func (d *Driver) Capabilities() sandbox.Capabilities {
+	egress := []sandbox.NetworkMode{sandbox.NetworkNone}
+	if d.network != nil {
+		egress = d.network.Modes()
+	}
+	return sandbox.Capabilities{Isolation: "namespaces", Exec: true, Reclaim: true, Egress: egress}
+}
+
+// Available reports what this host lacks to run namespace sandboxes, or nil.
+func (d *Driver) Available() error {
+	var why []error
+	if os.Geteuid() != 0 {
+		why = append(why, errors.New("must run as root (mount, PID and network namespaces, cgroups)"))
+	}
+	if d.cgErr != nil {
+		why = append(why, d.cgErr)
+	}
+	if err := netns.Available(); err != nil {
+		why = append(why, fmt.Errorf("network namespaces: %w", err))
+	}
+	if b, err := os.ReadFile("/proc/filesystems"); err != nil || !strings.Contains(string(b), "\toverlay\n") {
+		why = append(why, errors.New("the kernel has no overlay filesystem (modprobe overlay)"))
+	}
+	if auditArch == 0 {
+		why = append(why, errors.New("no seccomp filter for this CPU architecture (amd64 only)"))
+	}
+	if _, err := os.Stat("/proc/self/exe"); err != nil {
+		why = append(why, fmt.Errorf("cannot re-execute Berth: %w", err))
+	}
+	return errors.Join(why...)
+}
+
+// Start creates the sandbox and returns once the agent has been exec'd; see the package
+// doc. On error nothing is left behind.
+func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
+	if err := d.validate(spec); err != nil {
+		return nil, fmt.Errorf("start sandbox %s: %w", spec.ID, err)
+	}
+	if d.cgErr != nil {
+		return nil, fmt.Errorf("start sandbox %s: %w: %w", spec.ID, errdefs.ErrUnavailable, d.cgErr)
+	}
+	sb, err := d.start(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("start sandbox %s: %w", spec.ID, err)
+	}
+	return sb, nil
+}
+
+func (d *Driver) validate(spec sandbox.Spec) error {
+	if err := validID(spec.ID); err != nil {
+		return err
+	}
+	if len(spec.Command) == 0 || spec.Command[0] == "" {
+		return fmt.Errorf("%w: empty command", errdefs.ErrInvalidArgument)
+	}
+	for _, kv := range spec.Env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsRune(kv, 0) {
+			return fmt.Errorf("%w: environment entry %q is not KEY=VALUE", errdefs.ErrInvalidArgument, kv)
+		}
+	}
+	for _, p := range []string{spec.RootFS, spec.CodeDir} {
+		if strings.ContainsAny(p, ",:") {
+			return fmt.Errorf("%w: path %s contains ',' or ':', which overlay options cannot carry", errdefs.ErrInvalidArgument, p)
+		}
+		if p != "" && !filepath.IsAbs(p) {
+			return fmt.Errorf("%w: path %s is not absolute", errdefs.ErrInvalidArgument, p)
+		}
+	}
+	if spec.WorkDir != "" && !filepath.IsAbs(spec.WorkDir) {
+		return fmt.Errorf("%w: working directory %s is not absolute", errdefs.ErrInvalidArgument, spec.WorkDir)
+	}
+	mode := spec.Network.Mode
+	if mode == "" {
+		mode = sandbox.NetworkNone
+	}
+	if !slices.Contains(d.Capabilities().Egress, mode) {
+		return fmt.Errorf("%w: network mode %s is not available (this driver offers %v)", errdefs.ErrInvalidArgument, mode, d.Capabilities().Egress)
+	}
+	return nil
+}
+
+func validID(id string) error {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/\x00,:") {
+		return fmt.Errorf("%w: %q is not a valid sandbox id", errdefs.ErrInvalidArgument, id)
+	}
+	return nil
+}
+
+// limitsFor fills a Spec's zero limits from the driver's defaults.
+func (d *Driver) limitsFor(spec sandbox.Spec) sandbox.Limits {
+	l := spec.Limits
+	if l.CPUs == 0 {
+		l.CPUs = d.limits.CPUs
+	}
+	if l.MemoryBytes == 0 {
+		l.MemoryBytes = d.limits.MemoryBytes
+	}
+	if l.Pids == 0 {
+		l.Pids = d.limits.Pids
+	}
+	if l.DiskBytes == 0 {
+		l.DiskBytes = d.limits.DiskBytes
+	}
+	return l
+}
+
+// sessionDir is the sandbox's (empty, on the host) mount point for its writable layers.
+func (d *Driver) sessionDir(id string) string { return filepath.Join(d.stateDir, "run", id) }
+
+func cgroupName(id string) string { return cgroupParent + "/" + id }
+
+// openNetwork gives the sandbox its network namespace.
+func (d *Driver) openNetwork(ctx context.Context, spec sandbox.Spec) (sandbox.Network, error) {
+	if d.network != nil {
+		return d.network.Prepare(ctx, spec.ID, spec.Network)
+	}
+	ns, err := netns.New()
+	if err != nil {
+		return nil, err
+	}
+	return loopbackOnly{ns}, nil
+}
+
+// loopbackOnly is the network of a driver without a provider.
+type loopbackOnly struct{ *netns.NS }
+
+func (loopbackOnly) Env() []string { return nil }
+
+// removeDir removes the sandbox's mount point; it is empty on the host.
+func removeDir(dir string) error {
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+var (
+	_ sandbox.Driver    = (*Driver)(nil)
+	_ sandbox.Reclaimer = (*Driver)(nil)
+)

@@ -1,0 +1,10 @@
+//go:build linux && !amd64
+
+package linuxns
+
+const (
+	auditArch = 0
+	x32Bit    = 0
+)
+
+var deniedSyscalls []int
