@@ -2,5 +2,6 @@ package main
 
 // The sandbox drivers compiled into berth on Linux. This is the only list.
 import (
+	_ "berth.dev/berth/internal/sandbox/linuxns"
 	_ "berth.dev/berth/internal/sandbox/process"
 )

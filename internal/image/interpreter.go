@@ -78,6 +78,16 @@ var sharedHost = sync.OnceValue(func() *hostInterpreters {
 // interpreter reports, not the shim it was found through.
 func HostInterpreters() Interpreters { return sharedHost() }
 
+var sharedBase = sync.OnceValue(func() *hostInterpreters {
+	return newHostInterpreters(searchDirs(DefaultPath))
+})
+
+// BaseInterpreters is HostInterpreters restricted to DefaultPath, that is to the host's
+// /usr: the interpreters a sandbox sees when it runs code zips on the base root filesystem
+// (package sandbox/rootfs), which borrows the host's /usr and nothing else. The server's
+// own PATH (a pyenv shim under /root, say) is not searched: it is not there inside.
+func BaseInterpreters() Interpreters { return sharedBase() }
+
 // hostInterpreters implements HostInterpreters over a fixed list of directories.
 type hostInterpreters struct {
 	dirs    []string

@@ -90,9 +90,13 @@ type Usage struct {
 // Capabilities announces what a driver supports.
 type Capabilities struct {
 	Isolation string // "none", "namespaces", "gvisor", "microvm": shown to users
-	Exec      bool   // Sandbox implements Execer
-	Reclaim   bool   // Driver implements Reclaimer
-	Egress    []NetworkMode
+	// HostFilesystem says code zips run on the host's own filesystem (the process driver),
+	// so the server's PATH and interpreters apply; otherwise they run on the base root
+	// filesystem of package rootfs, which has the host's /usr only.
+	HostFilesystem bool
+	Exec           bool // Sandbox implements Execer
+	Reclaim        bool // Driver implements Reclaimer
+	Egress         []NetworkMode
 }
 
 // Driver starts sandboxes of one kind.

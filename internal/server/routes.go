@@ -29,13 +29,19 @@ import (
 func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *registry.Registry) (http.Handler, error) {
 	api := http.NewServeMux()
 	controlplane.New(s.svc, s.log).Register(api)
+	caps := s.driver.Capabilities()
+	interpreters := image.BaseInterpreters()
+	if caps.HostFilesystem {
+		interpreters = image.HostInterpreters()
+	}
 	dataplane.New(s.svc, s.sessions, s.db, s.log, dataplane.Options{
-		Region:       s.cfg.Region,
-		Interpreters: image.HostInterpreters(),
-		CPUs:         s.cfg.Sandbox.CPUs,
-		MemoryBytes:  s.cfg.Sandbox.MemoryBytes,
-		Egress:       s.driver.Capabilities().Egress,
-		PublicURL:    publicBaseURL(s.cfg, s.Addr()),
+		Region:         s.cfg.Region,
+		Interpreters:   interpreters,
+		HostFilesystem: caps.HostFilesystem,
+		CPUs:           s.cfg.Sandbox.CPUs,
+		MemoryBytes:    s.cfg.Sandbox.MemoryBytes,
+		Egress:         caps.Egress,
+		PublicURL:      publicBaseURL(s.cfg, s.Addr()),
 	}).Register(api)
 	api.Handle("/", httpapi.UnknownOperation(s.log))
 

@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -84,9 +85,12 @@ func (e *echoExecutor) Execute(ctx context.Context, reqCtx *a2asrv.RequestContex
 	// A plain message (no task): message/send returns it as the result.
 	reply := a2a.NewMessage(a2a.MessageRoleAgent, a2a.TextPart{Text: "echo: " + strings.Join(text, "")})
 	reply.ContextID = reqCtx.ContextID
-	reply.Metadata = map[string]any{"count": e.count.Add(1), "pid": os.Getpid()}
+	reply.Metadata = map[string]any{"count": e.count.Add(1), "pid": os.Getpid(), "instance": instance}
 	return q.Write(ctx, reply)
 }
+
+// instance names this process among all sandboxes: pids repeat across PID namespaces.
+var instance = rand.Text()
 
 // Cancel has nothing to stop: replies are immediate.
 func (e *echoExecutor) Cancel(ctx context.Context, reqCtx *a2asrv.RequestContext, q eventqueue.Queue) error {

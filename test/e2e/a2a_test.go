@@ -85,6 +85,7 @@ type echoReply struct {
 	Text  string
 	Count int
 	PID   int
+	Inst  string // the agent process's random instance name
 }
 
 func decodeEcho(t *testing.T, msg *a2a.Message) echoReply {
@@ -98,7 +99,8 @@ func decodeEcho(t *testing.T, msg *a2a.Message) echoReply {
 	}
 	count, _ := msg.Metadata["count"].(float64)
 	pid, _ := msg.Metadata["pid"].(float64)
-	return echoReply{Text: part.Text, Count: int(count), PID: int(pid)}
+	inst, _ := msg.Metadata["instance"].(string)
+	return echoReply{Text: part.Text, Count: int(count), PID: int(pid), Inst: inst}
 }
 
 // send sends one text message and returns the agent's reply message.
@@ -149,8 +151,8 @@ func TestA2A_AgentCardAndMessages(t *testing.T) {
 		t.Errorf("first reply = %+v, want echo: hello, count 1", first)
 	}
 	second := send(t, client, "again")
-	if second.Text != "echo: again" || second.Count != 2 || second.PID != first.PID {
-		t.Errorf("second reply = %+v, want echo: again, count 2 from pid %d (same session)", second, first.PID)
+	if second.Text != "echo: again" || second.Count != 2 || second.Inst != first.Inst {
+		t.Errorf("second reply = %+v, want echo: again, count 2 from instance %s (same session)", second, first.Inst)
 	}
 
 	t.Run("streaming", func(t *testing.T) {
@@ -165,7 +167,7 @@ func TestA2A_AgentCardAndMessages(t *testing.T) {
 			}
 			replies = append(replies, decodeEcho(t, msg))
 		}
-		want := []echoReply{{Text: "echo: streamed", Count: 3, PID: first.PID}}
+		want := []echoReply{{Text: "echo: streamed", Count: 3, PID: first.PID, Inst: first.Inst}}
 		if fmt.Sprint(replies) != fmt.Sprint(want) {
 			t.Errorf("streamed replies = %+v, want %+v", replies, want)
 		}
@@ -177,8 +179,8 @@ func TestA2A_AgentCardAndMessages(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { _ = other.Destroy() }()
-		if got := send(t, other, "hi"); got.Count != 1 || got.PID == first.PID {
-			t.Errorf("reply in another session = %+v, want count 1 from a process other than %d", got, first.PID)
+		if got := send(t, other, "hi"); got.Count != 1 || got.Inst == first.Inst {
+			t.Errorf("reply in another session = %+v, want count 1 from a process other than %s", got, first.Inst)
 		}
 	})
 

@@ -26,10 +26,31 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/sandbox"
+	_ "berth.dev/berth/internal/sandbox/linuxns" // the drivers the e2e servers may use
 	"berth.dev/berth/internal/sandbox/netns"
-	_ "berth.dev/berth/internal/sandbox/process" // the driver the e2e servers use
+	_ "berth.dev/berth/internal/sandbox/process"
 	"berth.dev/berth/internal/server"
 )
+
+// sandboxDriver is the driver every e2e server uses: BERTH_TEST_SANDBOX, or linuxns, the
+// default isolation of a host without KVM. With BERTH_TEST_SANDBOX=process the suite runs
+// on the development driver.
+func sandboxDriver(t *testing.T) string {
+	t.Helper()
+	name := os.Getenv("BERTH_TEST_SANDBOX")
+	if name == "" {
+		name = "linuxns"
+	}
+	d, err := sandbox.New(name, sandbox.Options{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("BERTH_TEST_SANDBOX=%s: %v", name, err)
+	}
+	if err := d.Available(); err != nil {
+		t.Skipf("the %s sandbox driver cannot run here: %v", name, err)
+	}
+	return name
+}
 
 // testServer is an in-process berth server on a loopback port.
 type testServer struct {
@@ -50,13 +71,13 @@ func startServer(t *testing.T, tweaks ...func(*config.Config)) *testServer {
 func startServerIn(t *testing.T, dataDir string, tweaks ...func(*config.Config)) *testServer {
 	t.Helper()
 	if err := netns.Available(); err != nil {
-		t.Skipf("the process sandbox driver needs network namespaces (run as root): %v", err)
+		t.Skipf("the sandbox drivers need network namespaces (run as root): %v", err)
 	}
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Artifacts.InsecureRegistries = []string{"127.0.0.1"}
-	cfg.Sandbox.Driver = "process"
+	cfg.Sandbox.Driver = sandboxDriver(t)
 	cfg.Sessions.InitTimeout = 20 * time.Second
 	cfg.Sessions.PingInterval = 200 * time.Millisecond
 	for _, tw := range tweaks {

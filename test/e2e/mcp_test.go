@@ -88,6 +88,7 @@ func (m *mcpRecorder) exchanges() []rawExchange {
 // mcpIdentity is the whoami tool's result.
 type mcpIdentity struct {
 	PID              int    `json:"pid"`
+	Instance         string `json:"instance"`
 	McpSessionID     string `json:"mcpSessionId"`
 	RuntimeSessionID string `json:"runtimeSessionId"`
 	ProtocolVersion  string `json:"protocolVersion"`
@@ -186,8 +187,8 @@ func TestMCP_GoSDKClientThroughBerth(t *testing.T) {
 	var idA, idB mcpIdentity
 	mcpCall(t, a, "whoami", &idA)
 	mcpCall(t, b, "whoami", &idB)
-	if idA.PID == idB.PID {
-		t.Errorf("both clients reached pid %d, want two sandboxes", idA.PID)
+	if idA.Instance == idB.Instance {
+		t.Errorf("both clients reached agent instance %s, want two sandboxes", idA.Instance)
 	}
 	if idA.McpSessionID == "" || idA.McpSessionID == idB.McpSessionID {
 		t.Errorf("agent saw Mcp-Session-Id %q and %q, want two distinct ids", idA.McpSessionID, idB.McpSessionID)

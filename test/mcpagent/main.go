@@ -18,6 +18,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -37,6 +38,7 @@ type Count struct {
 // Identity is the result of whoami.
 type Identity struct {
 	PID              int    `json:"pid"`
+	Instance         string `json:"instance"` // random per process: pids repeat across PID namespaces
 	McpSessionID     string `json:"mcpSessionId"`
 	RuntimeSessionID string `json:"runtimeSessionId"`
 	ProtocolVersion  string `json:"protocolVersion"`
@@ -44,12 +46,15 @@ type Identity struct {
 
 var counter atomic.Int64
 
+// instance names this process among all sandboxes.
+var instance = rand.Text()
+
 func increment(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, Count, error) {
 	return nil, Count{Count: counter.Add(1)}, nil
 }
 
 func whoami(_ context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, Identity, error) {
-	id := Identity{PID: os.Getpid()}
+	id := Identity{PID: os.Getpid(), Instance: instance}
 	if req.Extra != nil && req.Extra.Header != nil {
 		h := req.Extra.Header
 		id.McpSessionID = h.Get("Mcp-Session-Id")

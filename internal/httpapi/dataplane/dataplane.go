@@ -23,6 +23,9 @@ import (
 type Options struct {
 	Region       string
 	Interpreters image.Interpreters // finds python/node for code zips
+	// HostFilesystem says code zips run on the host's filesystem (their PATH is the
+	// server's); otherwise on the base root filesystem (PATH is image.DefaultPath).
+	HostFilesystem bool
 	// DefaultLimits apply to every session's sandbox.
 	CPUs        float64
 	MemoryBytes int64

@@ -30,8 +30,11 @@ func (a *API) target(_ context.Context, rt catalog.Runtime, ep catalog.Endpoint,
 	}
 	env := newEnv()
 	if launch.RootFS == "" {
-		// Code zips run with the host's tools; give them a sane PATH and HOME.
-		env.set("PATH", hostPath())
+		// Code zips run with the host's tools, or the base's; give them a sane PATH and HOME.
+		env.set("PATH", image.DefaultPath)
+		if a.opts.HostFilesystem {
+			env.set("PATH", hostPath())
+		}
 		env.set("HOME", "/tmp")
 	}
 	for _, kv := range launch.Env {
@@ -57,7 +60,7 @@ func (a *API) target(_ context.Context, rt catalog.Runtime, ep catalog.Endpoint,
 		WorkDir: launch.WorkDir,
 		Ports:   []int{port},
 		Limits:  sandbox.Limits{CPUs: a.opts.CPUs, MemoryBytes: a.opts.MemoryBytes},
-		Network: sandbox.NetworkPolicy{Mode: a.egress(rt, v)},
+		Network: a.egress(rt, v),
 	}
 	for _, w := range launch.Warnings {
 		a.log.Warn("session launch", "runtime", rt.ID, "version", v.Number, "warning", w)
@@ -65,19 +68,24 @@ func (a *API) target(_ context.Context, rt catalog.Runtime, ep catalog.Endpoint,
 	return session.Target{Runtime: rt, Version: v, Spec: spec, Port: port, Notices: launch.Warnings}, nil
 }
 
-// egress picks the network mode for a session: the runtime's, if the driver can enforce
-// it, else NONE with a warning.
-func (a *API) egress(rt catalog.Runtime, v catalog.Version) sandbox.NetworkMode {
-	want := sandbox.NetworkNone
+// egress picks the network policy for a session: PUBLIC for networkMode PUBLIC, narrowed
+// to ALLOWLIST when the runtime lists egressAllowlist domains (a Berth extension), NONE
+// otherwise. If the driver cannot enforce that policy, the session gets NONE, with a
+// warning: never more than the runtime asked for.
+func (a *API) egress(rt catalog.Runtime, v catalog.Version) sandbox.NetworkPolicy {
+	want := sandbox.NetworkPolicy{Mode: sandbox.NetworkNone}
 	if cfg := v.Config.NetworkConfiguration; cfg != nil && cfg.NetworkMode == "PUBLIC" {
-		want = sandbox.NetworkPublic
+		want.Mode = sandbox.NetworkPublic
+		if len(cfg.EgressAllowlist) > 0 {
+			want = sandbox.NetworkPolicy{Mode: sandbox.NetworkAllowlist, AllowedDomains: slices.Clone(cfg.EgressAllowlist)}
+		}
 	}
-	if want == sandbox.NetworkNone || slices.Contains(a.opts.Egress, want) {
+	if want.Mode == sandbox.NetworkNone || slices.Contains(a.opts.Egress, want.Mode) {
 		return want
 	}
 	a.log.Warn("the sandbox driver cannot provide the runtime's network mode; the session has no egress",
-		"runtime", rt.ID, "version", v.Number, "network_mode", want)
-	return sandbox.NetworkNone
+		"runtime", rt.ID, "version", v.Number, "network_mode", want.Mode)
+	return sandbox.NetworkPolicy{Mode: sandbox.NetworkNone}
 }
 
 func hostPath() string {

@@ -28,10 +28,23 @@ func init() {
 	os.Exit(1)
 }
 
+// programError is a failure that is the caller's: the program cannot be run.
+type programError struct{ err error }
+
+func (e programError) Error() string { return e.err.Error() }
+func (e programError) Unwrap() error { return e.err }
+
+// badProgramTag starts a report of an errProgram failure on the error pipe.
+const badProgramTag = "program:"
+
 // report writes err on the error pipe for the parent.
 func report(err error) {
 	f := os.NewFile(errorFD, "errors")
-	_, _ = f.WriteString(err.Error())
+	msg := err.Error()
+	if errors.As(err, new(programError)) {
+		msg = badProgramTag + msg
+	}
+	_, _ = f.WriteString(msg)
 	_ = f.Close()
 }
 
@@ -59,11 +72,11 @@ func childMain(enter bool) error {
 		}
 	}
 	if err := unix.Chdir(cfg.WorkDir); err != nil {
-		return fmt.Errorf("working directory %s: %w", cfg.WorkDir, err)
+		return programError{fmt.Errorf("working directory %s: %w", cfg.WorkDir, err)}
 	}
 	prog, err := lookPath(cfg.Argv[0], cfg.Env, cfg.WorkDir)
 	if err != nil {
-		return err
+		return programError{err}
 	}
 	if err := dropPrivileges(cfg.UID, cfg.GID); err != nil {
 		return err
@@ -72,7 +85,7 @@ func childMain(enter bool) error {
 		return err
 	}
 	if err := syscall.Exec(prog, cfg.Argv, cfg.Env); err != nil {
-		return fmt.Errorf("exec %s: %w", prog, err)
+		return programError{fmt.Errorf("exec %s: %w", prog, err)}
 	}
 	return errors.New("exec returned")
 }

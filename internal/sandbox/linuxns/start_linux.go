@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
+	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/image"
 	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/sandbox/cgroup"
@@ -163,6 +165,9 @@ func launch(ctx context.Context, network sandbox.Network, cmd *exec.Cmd, cg *cgr
 	}()
 	select {
 	case b := <-msg:
+		if msg, ok := strings.CutPrefix(string(b), badProgramTag); ok {
+			return fail(fmt.Errorf("%w: %s", errdefs.ErrInvalidArgument, msg))
+		}
 		if len(b) > 0 {
 			return fail(fmt.Errorf("sandbox init: %s", b))
 		}

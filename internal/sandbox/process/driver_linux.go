@@ -70,10 +70,11 @@ func (d *Driver) Name() string { return Name }
 // Capabilities announces no isolation, Exec, Reclaim and loopback-only networking.
 func (d *Driver) Capabilities() sandbox.Capabilities {
 	return sandbox.Capabilities{
-		Isolation: "none",
-		Exec:      true,
-		Reclaim:   true,
-		Egress:    []sandbox.NetworkMode{sandbox.NetworkNone},
+		Isolation:      "none",
+		HostFilesystem: true,
+		Exec:           true,
+		Reclaim:        true,
+		Egress:         []sandbox.NetworkMode{sandbox.NetworkNone},
 	}
 }
 
