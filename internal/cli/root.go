@@ -47,13 +47,14 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 one isolated sandbox per session, and speaks Amazon Bedrock AgentCore's wire protocol so
 the AWS SDKs and CLIs work against it by changing the endpoint URL.
 
-Start a server with 'berth server'.`,
+Prepare the host with 'berth setup', check it with 'berth doctor', and start a server with
+'berth server'.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServerCmd(stdout, stderr))
+	root.AddCommand(newServerCmd(stdout, stderr), newSetupCmd(stdout), newDoctorCmd(stdout))
 	return root
 }

@@ -11,21 +11,27 @@ import (
 	"berth.dev/berth/internal/sandbox"
 )
 
-// isolating lists the drivers "auto" may pick, strongest first.
-var isolating = []string{"microvm", "linuxns", "gvisor"}
+// AutoDrivers lists the drivers "auto" may pick, strongest first. microvm counts only
+// where it can use KVM (it reports itself unavailable otherwise, unless TCG is allowed).
+var AutoDrivers = []string{"microvm", "linuxns", "gvisor"}
+
+// DriverOptions are the options every sandbox driver is built with under cfg.
+func DriverOptions(cfg config.Config) sandbox.Options {
+	return sandbox.Options{
+		StateDir:      filepath.Join(cfg.DataDir, "sandboxes"),
+		DefaultLimits: sandbox.Limits{CPUs: cfg.Sandbox.CPUs, MemoryBytes: cfg.Sandbox.MemoryBytes},
+	}
+}
 
 // selectDriver builds the configured sandbox driver. "auto" picks the strongest isolating
 // driver that is compiled in and available on this host, and refuses to fall back to the
 // unisolated process driver on its own.
 func selectDriver(cfg config.Config, logger *slog.Logger) (sandbox.Driver, error) {
-	opts := sandbox.Options{
-		StateDir:      filepath.Join(cfg.DataDir, "sandboxes"),
-		DefaultLimits: sandbox.Limits{CPUs: cfg.Sandbox.CPUs, MemoryBytes: cfg.Sandbox.MemoryBytes},
-	}
+	opts := DriverOptions(cfg)
 	name := cfg.Sandbox.Driver
 	if name == "auto" {
 		var why []error
-		for _, n := range isolating {
+		for _, n := range AutoDrivers {
 			if !slices.Contains(sandbox.Names(), n) {
 				continue
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -244,3 +245,18 @@ var (
 	_ sandbox.Driver    = (*Driver)(nil)
 	_ sandbox.Reclaimer = (*Driver)(nil)
 )
+
+// Packages are what code zips need on the host: the base root filesystem borrows the host's
+// interpreters.
+func (d *Driver) Packages() []string { return []string{"python3", "nodejs"} }
+
+// Install (re)builds the base root filesystem.
+func (d *Driver) Install(_ context.Context, w io.Writer) error {
+	if err := rootfs.EnsureBase(d.baseDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "linuxns: base root filesystem ready at %s (host /usr bound read-only)\n", d.baseDir)
+	return nil
+}
+
+var _ sandbox.Installer = (*Driver)(nil)
