@@ -41,6 +41,14 @@ type Sessions struct {
 	MaxSessions  int           `yaml:"maxSessions"`  // live sessions on this server; 0 = unlimited
 	InitTimeout  time.Duration `yaml:"initTimeout"`  // agent must answer /ping within this of start
 	PingInterval time.Duration `yaml:"pingInterval"` // health polling of live sessions
+	// PoolSize is how many started, healthy, never-used sandboxes each endpoint's current
+	// version keeps for new sessions; 0 disables warm pools.
+	PoolSize int `yaml:"poolSize"`
+	// PoolMemoryBytes bounds the memory limits (sandbox.memoryBytes each) of all pooled
+	// sandboxes together; pooled sandboxes also count against maxSessions.
+	PoolMemoryBytes int64 `yaml:"poolMemoryBytes"`
+	// PoolIdle empties a pool no session has started from for this long.
+	PoolIdle time.Duration `yaml:"poolIdle"`
 }
 
 // Log configures logging.
@@ -87,8 +95,12 @@ func Default() Config {
 			MaxUnzippedBytes: 750 << 20,
 			GCGrace:          time.Hour,
 		},
-		Sandbox:  Sandbox{Driver: "auto", CPUs: 2, MemoryBytes: 8 << 30},
-		Sessions: Sessions{MaxSessions: 1000, InitTimeout: 60 * time.Second, PingInterval: 2 * time.Second},
+		Sandbox: Sandbox{Driver: "auto", CPUs: 2, MemoryBytes: 8 << 30},
+		Sessions: Sessions{
+			MaxSessions: 1000, InitTimeout: 60 * time.Second, PingInterval: 2 * time.Second,
+			// Two pooled sandboxes at the default memory limit of 8 GiB.
+			PoolSize: 1, PoolMemoryBytes: 16 << 30, PoolIdle: 10 * time.Minute,
+		},
 	}
 }
 

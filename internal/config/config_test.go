@@ -111,3 +111,32 @@ func TestSettings_EveryKeyHasFlagAndEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad_PoolSettings(t *testing.T) {
+	c := Default()
+	if c.Sessions.PoolSize != 1 || c.Sessions.PoolMemoryBytes != 16<<30 || c.Sessions.PoolIdle != 10*time.Minute {
+		t.Fatalf("pool defaults %+v", c.Sessions)
+	}
+	path := writeFile(t, "version: 1\nsessions:\n  poolSize: 3\n  poolMemoryBytes: 1073741824\n  poolIdle: 90s\n")
+	c, err := Load(path, env(map[string]string{"BERTH_POOL_SIZE": "0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sessions.PoolSize != 0 || c.Sessions.PoolMemoryBytes != 1<<30 || c.Sessions.PoolIdle != 90*time.Second {
+		t.Fatalf("pool settings from file and env: %+v", c.Sessions)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("pool size 0 (off) rejected: %v", err)
+	}
+	for name, bad := range map[string]func(*Config){
+		"sessions.poolSize":        func(c *Config) { c.Sessions.PoolSize = -1 },
+		"sessions.poolMemoryBytes": func(c *Config) { c.Sessions.PoolMemoryBytes = 0 },
+		"sessions.poolIdle":        func(c *Config) { c.Sessions.PoolIdle = -time.Second },
+	} {
+		c := Default()
+		bad(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: invalid value accepted or not named: %v", name, err)
+		}
+	}
+}

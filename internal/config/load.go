@@ -116,6 +116,12 @@ func (c Config) Validate() error {
 	if c.Sessions.InitTimeout <= 0 || c.Sessions.PingInterval <= 0 {
 		bad("sessions.initTimeout and sessions.pingInterval: must be positive")
 	}
+	if c.Sessions.PoolSize < 0 {
+		bad("sessions.poolSize: must be 0 (no warm pools) or more")
+	}
+	if c.Sessions.PoolMemoryBytes <= 0 || c.Sessions.PoolIdle <= 0 {
+		bad("sessions.poolMemoryBytes and sessions.poolIdle: must be positive")
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}

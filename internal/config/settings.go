@@ -182,5 +182,14 @@ func Settings() []Setting {
 		setting("sessions.pingInterval", "BERTH_PING_INTERVAL", "ping-interval", "how often live agents are health-checked", func() (func(*Config) string, func(*Config, string) error) {
 			return duration(func(c *Config) *time.Duration { return &c.Sessions.PingInterval })
 		}),
+		setting("sessions.poolSize", "BERTH_POOL_SIZE", "pool-size", "pre-started sandboxes kept per endpoint version for new sessions (0 = no warm pools)", func() (func(*Config) string, func(*Config, string) error) {
+			return integer(func(c *Config) *int { return &c.Sessions.PoolSize })
+		}),
+		setting("sessions.poolMemoryBytes", "BERTH_POOL_MEMORY_BYTES", "pool-memory-bytes", "bound on the memory limits of all pre-started sandboxes together, bytes", func() (func(*Config) string, func(*Config, string) error) {
+			return bytesize(func(c *Config) *int64 { return &c.Sessions.PoolMemoryBytes })
+		}),
+		setting("sessions.poolIdle", "BERTH_POOL_IDLE", "pool-idle", "empty a warm pool no session has used for this long", func() (func(*Config) string, func(*Config, string) error) {
+			return duration(func(c *Config) *time.Duration { return &c.Sessions.PoolIdle })
+		}),
 	}
 }

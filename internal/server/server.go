@@ -119,13 +119,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	}
 	driver := s.driver
 	s.sessions, err = session.New(session.Options{
-		Driver:       driver,
-		Store:        s.db,
-		Logger:       logger.With("component", "session"),
-		LogDir:       cfg.SessionLogDir(),
-		MaxSessions:  cfg.Sessions.MaxSessions,
-		InitTimeout:  cfg.Sessions.InitTimeout,
-		PingInterval: cfg.Sessions.PingInterval,
+		Driver:          driver,
+		Store:           s.db,
+		Logger:          logger.With("component", "session"),
+		LogDir:          cfg.SessionLogDir(),
+		MaxSessions:     cfg.Sessions.MaxSessions,
+		InitTimeout:     cfg.Sessions.InitTimeout,
+		PingInterval:    cfg.Sessions.PingInterval,
+		PoolSize:        cfg.Sessions.PoolSize,
+		PoolMemoryBytes: cfg.Sessions.PoolMemoryBytes,
+		PoolIdle:        cfg.Sessions.PoolIdle,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("session manager: %w", err)

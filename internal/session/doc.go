@@ -26,7 +26,20 @@
 // The start runs with the first caller's context values but not its cancellation, so a
 // caller that gives up does not fail the others.
 //
+// Warm pools (pool.go; Options.PoolSize, 0 disables them): each endpoint keeps a few
+// started, healthy, never-used sandboxes of the version its sessions start on. A new
+// session with the same target takes one after a single GET /ping, instead of starting a
+// sandbox and polling it, so a pool hit costs about a warm call plus one durable record
+// write; the pool refills in the background. The first session of a version (or Warm)
+// creates its pool; a session or Warm on another version or Spec replaces it; a pool unused
+// for PoolIdle is emptied, as are a deleted runtime's (StopRuntime) and an endpoint's on
+// Retire. Pooled sandboxes are bounded by PoolMemoryBytes (counting memory limits) and
+// never keep a session from starting under MaxSessions. Their output before the hand-over
+// is buffered and written to the taking session's log. Each is recorded in the store
+// (store.PooledSandbox) until it is handed over or stopped.
+//
 // On Start, sessions left live by a previous process are reconciled: their sandboxes are
 // reclaimed (killed and wiped) through sandbox.Reclaimer when the driver has it, and their
-// records are closed with reason server_restart.
+// records are closed with reason server_restart; pooled sandboxes it left are reclaimed
+// and their records deleted.
 package session

@@ -24,7 +24,7 @@ func realDriver() bool { return netns.Available() == nil }
 
 // newTestDriver returns the driver sessions run on and its state directory ("" for the
 // fake).
-func newTestDriver(t *testing.T) (sandbox.Driver, string) {
+func newTestDriver(t testing.TB) (sandbox.Driver, string) {
 	t.Helper()
 	if !realDriver() {
 		t.Logf("no network namespaces here: running on the test fake driver")
@@ -39,7 +39,7 @@ func newTestDriver(t *testing.T) (sandbox.Driver, string) {
 }
 
 // testSpec runs the test agent on port 8080 with extra environment.
-func testSpec(t *testing.T, env ...string) sandbox.Spec {
+func testSpec(t testing.TB, env ...string) sandbox.Spec {
 	t.Helper()
 	cmd := "/agent" // the fake ignores it
 	if realDriver() {
@@ -72,7 +72,7 @@ func hang(t *testing.T, l *Lease) {
 
 // processGone checks that no process of sandbox sb is left: its main process, named in
 // the process driver's state, no longer exists.
-func processGone(t *testing.T, sb sandbox.Sandbox) {
+func processGone(t testing.TB, sb sandbox.Sandbox) {
 	t.Helper()
 	var st struct {
 		PID int `json:"pid"`

@@ -10,12 +10,12 @@ import (
 
 func realDriver() bool { return false }
 
-func newTestDriver(t *testing.T) (sandbox.Driver, string) {
+func newTestDriver(t testing.TB) (sandbox.Driver, string) {
 	t.Helper()
 	return newFakeDriver(), ""
 }
 
-func testSpec(t *testing.T, env ...string) sandbox.Spec {
+func testSpec(t testing.TB, env ...string) sandbox.Spec {
 	t.Helper()
 	return sandbox.Spec{Command: []string{"/agent"}, Env: append([]string{"PORT=8080"}, env...), Ports: []int{8080}}
 }
@@ -25,4 +25,4 @@ func hang(t *testing.T, l *Lease) {
 	invoke(t, l, map[string]any{"op": "hang"})
 }
 
-func processGone(*testing.T, sandbox.Sandbox) {}
+func processGone(testing.TB, sandbox.Sandbox) {}

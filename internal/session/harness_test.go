@@ -87,7 +87,7 @@ func (d *countingDriver) started() []sandbox.Sandbox {
 }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	m      *Manager
 	st     store.Store
 	drv    *countingDriver
@@ -96,13 +96,14 @@ type harness struct {
 	// stateDir is the real driver's state directory, "" on the fake.
 	stateDir string
 
-	mu    sync.Mutex
-	ticks map[Key]int
+	mu     sync.Mutex
+	ticks  map[Key]int
+	sweeps int
 }
 
 // newHarness starts a manager on a fresh SQLite store and the driver from newTestDriver,
 // with a fake clock and fast pings; tweak adjusts the options before New.
-func newHarness(t *testing.T, tweak func(*Options)) *harness {
+func newHarness(t testing.TB, tweak func(*Options)) *harness {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "berth.db"), nil)
@@ -158,6 +159,11 @@ func (h *harness) newManager(opts Options) *Manager {
 	m.ticked = func(k Key) {
 		h.mu.Lock()
 		h.ticks[k]++
+		h.mu.Unlock()
+	}
+	m.swept = func() {
+		h.mu.Lock()
+		h.sweeps++
 		h.mu.Unlock()
 	}
 	if err := m.Start(h.t.Context()); err != nil {
@@ -337,11 +343,11 @@ func (h *harness) assertNoSandboxLeft() {
 }
 
 // testLogger sends the manager's logs to the test log.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))

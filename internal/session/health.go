@@ -4,15 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
 	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/sandbox"
 )
 
 // waitHealthy polls GET /ping until the agent answers 200, the sandbox exits, InitTimeout
 // passes or ctx ends. It returns the agent's status.
 func (m *Manager) waitHealthy(ctx context.Context, s *session) (string, error) {
+	return m.pollHealthy(ctx, s.sb, s.client, func() error { return m.exitedErr(s) })
+}
+
+// pollHealthy is waitHealthy for any sandbox (a session's or a pooled one): it asks client
+// for GET /ping until a 200, InitTimeout or ctx, and returns exited() if sb exits first.
+func (m *Manager) pollHealthy(ctx context.Context, sb sandbox.Sandbox, client *http.Client, exited func() error) (string, error) {
 	ictx, cancel := context.WithTimeout(ctx, m.opts.InitTimeout)
 	defer cancel()
 	// Agents come up in a few milliseconds (Go) to seconds (heavy Python): poll fast at
@@ -22,19 +30,19 @@ func (m *Manager) waitHealthy(ctx context.Context, s *session) (string, error) {
 	defer timer.Stop()
 	for {
 		pctx, pcancel := context.WithTimeout(ictx, m.opts.PingTimeout)
-		status, err := ping(pctx, s.client)
+		status, err := ping(pctx, client)
 		pcancel()
 		if err == nil {
 			return status, nil
 		}
 		select {
-		case <-s.sb.Done():
-			return "", m.exitedErr(s)
+		case <-sb.Done():
+			return "", exited()
 		default:
 		}
 		select {
-		case <-s.sb.Done():
-			return "", m.exitedErr(s)
+		case <-sb.Done():
+			return "", exited()
 		case <-ictx.Done():
 			if ctx.Err() != nil {
 				return "", fmt.Errorf("wait for agent: %w", ctx.Err())

@@ -31,6 +31,10 @@ func (l *Lease) Sandbox() sandbox.Sandbox { return l.s.sb }
 // agent's port whatever the request URL's host. It is closed when the session ends.
 func (l *Lease) Transport() http.RoundTripper { return l.s.transport }
 
+// PoolHit reports whether the session runs on a pre-started sandbox taken from a warm pool
+// rather than one started for it.
+func (l *Lease) PoolHit() bool { return l.s.poolHit }
+
 // Port is the agent's port inside the sandbox.
 func (l *Lease) Port() int { return l.s.port }
 

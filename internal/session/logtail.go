@@ -31,8 +31,16 @@ func logTail(path string, maxBytes int64, maxLines int) string {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return ""
 	}
-	text := string(buf[:n])
-	if off > 0 {
+	return tailText(string(buf[:n]), off > 0, maxBytes, maxLines)
+}
+
+// tailText returns at most the last maxLines lines within the last maxBytes of text; cut
+// says text already starts mid-output, so its first line is partial.
+func tailText(text string, cut bool, maxBytes int64, maxLines int) string {
+	if int64(len(text)) > maxBytes {
+		text, cut = text[int64(len(text))-maxBytes:], true
+	}
+	if cut {
 		// Drop the partial first line.
 		if i := strings.IndexByte(text, '\n'); i >= 0 {
 			text = text[i+1:]

@@ -30,9 +30,12 @@ type Manager struct {
 	// ticked, if set (by tests, before Start), is called after every lifecycle tick that
 	// leaves the session running.
 	ticked func(Key)
+	// swept, if set (by tests, before Start), is called after every sweep of the pools.
+	swept func()
 
 	mu      sync.Mutex
 	live    map[Key]*session
+	pools   poolSet // warm pools (pool.go)
 	started bool
 	closing bool
 }
@@ -45,6 +48,9 @@ func New(opts Options) (*Manager, error) {
 	if opts.MaxSessions < 0 {
 		return nil, fmt.Errorf("new session manager: max sessions %d is negative", opts.MaxSessions)
 	}
+	if opts.PoolSize < 0 || opts.PoolMemoryBytes < 0 {
+		return nil, fmt.Errorf("new session manager: pool size %d or pool memory %d is negative", opts.PoolSize, opts.PoolMemoryBytes)
+	}
 	opts.setDefaults()
 	if opts.LogDir != "" {
 		if err := os.MkdirAll(opts.LogDir, 0o750); err != nil {
@@ -52,6 +58,7 @@ func New(opts Options) (*Manager, error) {
 		}
 	}
 	base, cancel := context.WithCancel(context.Background())
+	poolCtx, poolCancel := context.WithCancel(base)
 	return &Manager{
 		opts:       opts,
 		driver:     opts.Driver,
@@ -60,6 +67,7 @@ func New(opts Options) (*Manager, error) {
 		base:       base,
 		baseCancel: cancel,
 		live:       map[Key]*session{},
+		pools:      poolSet{ctx: poolCtx, cancel: poolCancel, pools: map[endpointKey]*pool{}},
 	}, nil
 }
 
@@ -67,9 +75,10 @@ func (m *Manager) now() time.Time { return m.opts.Now() }
 
 // Start reconciles the sessions a previous process left live — their sandboxes are
 // reclaimed (killed and wiped) when the driver is a sandbox.Reclaimer, and their records
-// closed with reason server_restart — and then lets Acquire start sessions. Call it once,
-// before any Acquire. Only store failures are returned; a sandbox that cannot be reclaimed
-// is logged.
+// closed with reason server_restart — and the pooled sandboxes it left (reclaimed too, and
+// their records deleted), then lets Acquire start sessions and starts the pool sweeper.
+// Call it once, before any Acquire. Only store failures are returned; a sandbox that
+// cannot be reclaimed is logged.
 func (m *Manager) Start(ctx context.Context) error {
 	m.mu.Lock()
 	if m.started || m.closing {
@@ -80,12 +89,18 @@ func (m *Manager) Start(ctx context.Context) error {
 	if err := m.reconcile(ctx); err != nil {
 		return fmt.Errorf("start session manager: %w", err)
 	}
+	if err := m.reconcilePooled(ctx); err != nil {
+		return fmt.Errorf("start session manager: %w", err)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closing {
 		return errors.New("start session manager: closed while starting")
 	}
 	m.started = true
+	if m.opts.PoolSize > 0 {
+		m.wg.Go(m.sweepPools)
+	}
 	return nil
 }
 
@@ -109,22 +124,26 @@ func (m *Manager) Stop(ctx context.Context, key Key) error {
 	}
 }
 
-// StopRuntime ends every session of a runtime with reason (ReasonRuntimeDeleted if empty)
-// and waits for them, or for ctx.
+// StopRuntime empties the runtime's warm pools and ends every session of the runtime with
+// reason (ReasonRuntimeDeleted if empty), and waits for them, or for ctx.
 func (m *Manager) StopRuntime(ctx context.Context, runtimeID string, reason string) {
 	if reason == "" {
 		reason = ReasonRuntimeDeleted
 	}
+	m.Retire(ctx, runtimeID, "")
 	m.endAll(ctx, reason, func(k Key) bool { return k.RuntimeID == runtimeID })
+	// Again: a session that finished starting meanwhile refilled its pool.
+	m.Retire(ctx, runtimeID, "")
 }
 
-// Close refuses new sessions, ends every live one with reason server_shutdown and waits for
-// all session goroutines, or for ctx (then it returns ctx's error and the goroutines finish
-// on their own).
+// Close refuses new sessions, empties the warm pools, ends every live session with reason
+// server_shutdown and waits for all session goroutines, or for ctx (then it returns ctx's
+// error and the goroutines finish on their own).
 func (m *Manager) Close(ctx context.Context) error {
 	m.mu.Lock()
 	m.closing = true
 	m.mu.Unlock()
+	m.closePools(ctx)
 	m.endAll(ctx, ReasonServerShutdown, func(Key) bool { return true })
 	done := make(chan struct{})
 	go func() {

@@ -15,6 +15,10 @@ const (
 	DefaultPingTimeout    = 2 * time.Second
 	DefaultUnhealthyAfter = 3
 	DefaultStopTimeout    = 10 * time.Second
+	// DefaultPoolMemoryBytes is the pools' memory budget when PoolMemoryBytes is 0: two
+	// sandboxes at the server's default memory limit of 8 GiB.
+	DefaultPoolMemoryBytes = 16 << 30
+	DefaultPoolIdle        = 10 * time.Minute
 )
 
 // Timings the caller does not choose.
@@ -52,6 +56,16 @@ type Options struct {
 	UnhealthyAfter int
 	// StopTimeout bounds Sandbox.Stop.
 	StopTimeout time.Duration
+	// PoolSize is how many started, healthy, never-used sandboxes each endpoint's current
+	// version keeps ready for new sessions (see pool.go); 0 disables the pools.
+	PoolSize int
+	// PoolMemoryBytes bounds the memory limits (Spec.Limits.MemoryBytes; a spec without one
+	// counts as unlimitedCharge) of all pooled sandboxes together; 0 means
+	// DefaultPoolMemoryBytes.
+	PoolMemoryBytes int64
+	// PoolIdle empties a pool no session has started from (and no Warm has asked for) for
+	// this long, by the Now clock; 0 means DefaultPoolIdle.
+	PoolIdle time.Duration
 	// Now is the clock of record times and of the idle and lifetime checks (tests advance
 	// it); nil means time.Now. InitTimeout, PingInterval and PingTimeout use real time.
 	Now func() time.Time
@@ -75,6 +89,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.StopTimeout <= 0 {
 		o.StopTimeout = DefaultStopTimeout
+	}
+	if o.PoolMemoryBytes <= 0 {
+		o.PoolMemoryBytes = DefaultPoolMemoryBytes
+	}
+	if o.PoolIdle <= 0 {
+		o.PoolIdle = DefaultPoolIdle
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"berth.dev/berth/internal/sandbox"
@@ -22,23 +23,8 @@ func (m *Manager) reconcile(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list sessions left live: %w", err)
 	}
-	reclaimer, canReclaim := m.driver.(sandbox.Reclaimer)
 	for _, rec := range left {
-		switch {
-		case len(rec.SandboxState) == 0:
-			// It never got a sandbox, or crashed before recording it.
-		case rec.Driver != m.driver.Name() || !canReclaim:
-			m.log.Error("cannot reclaim sandbox left by a previous process",
-				"record", rec.ID, "driver", rec.Driver, "sandbox", rec.SandboxID, "state", string(rec.SandboxState))
-		default:
-			rctx, cancel := context.WithTimeout(ctx, m.opts.StopTimeout)
-			err := reclaimer.Reclaim(rctx, rec.SandboxState)
-			cancel()
-			if err != nil {
-				m.log.Error("reclaim sandbox left by a previous process",
-					"record", rec.ID, "sandbox", rec.SandboxID, "err", err)
-			}
-		}
+		m.reclaimLeftover(ctx, rec.Driver, rec.SandboxID, rec.SandboxState, "record", rec.ID)
 		rec.State, rec.EndReason, rec.EndedAt = store.SessionTerminated, ReasonServerRestart, m.now()
 		if err := m.store.Update(ctx, func(tx store.Tx) error { return tx.Sessions().UpdateSession(ctx, rec) }); err != nil {
 			return fmt.Errorf("close session record %s: %w", rec.ID, err)
@@ -47,4 +33,26 @@ func (m *Manager) reconcile(ctx context.Context) error {
 			"session", rec.SessionID, "record", rec.ID, "sandbox", rec.SandboxID)
 	}
 	return nil
+}
+
+// reclaimLeftover kills and wipes a sandbox a previous process left, through the driver's
+// Reclaimer when it is this driver's and has a state; a sandbox that cannot be reclaimed
+// is logged as an error, with args.
+func (m *Manager) reclaimLeftover(ctx context.Context, driver, sandboxID string, state json.RawMessage, args ...any) {
+	reclaimer, canReclaim := m.driver.(sandbox.Reclaimer)
+	switch {
+	case len(state) == 0:
+		// It never got a sandbox, or crashed before recording it.
+	case driver != m.driver.Name() || !canReclaim:
+		m.log.Error("cannot reclaim sandbox left by a previous process",
+			append(args, "driver", driver, "sandbox", sandboxID, "state", string(state))...)
+	default:
+		rctx, cancel := context.WithTimeout(ctx, m.opts.StopTimeout)
+		err := reclaimer.Reclaim(rctx, state)
+		cancel()
+		if err != nil {
+			m.log.Error("reclaim sandbox left by a previous process",
+				append(args, "sandbox", sandboxID, "err", err)...)
+		}
+	}
 }

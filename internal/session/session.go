@@ -37,6 +37,7 @@ type session struct {
 	port        int
 	idleTimeout time.Duration
 	maxLifetime time.Duration
+	poolHit     bool // it runs on a sandbox taken from a warm pool
 
 	// Owned by the session goroutine.
 	rec        store.SessionRecord // as last written

@@ -28,35 +28,38 @@ func (m *Manager) startSession(s *session, values context.Context, resolve func(
 		m.failStart(s, err)
 		return false
 	}
-	if err := m.prepare(s, tgt); err != nil {
+	if err := m.configure(s, tgt); err != nil {
 		m.failStart(s, err)
 		return false
 	}
-	spec := tgt.Spec
-	spec.ID = s.recordID
+	pk, pooling := m.poolKeyFor(s, tgt)
+	var (
+		taken  *pooled
+		status string
+	)
+	if pooling {
+		taken, status = m.takeFromPool(ctx, s, pk)
+		s.poolHit = taken != nil
+	}
+	if err := m.prepare(s, taken); err != nil {
+		m.failStart(s, err)
+		return false
+	}
 	if s.logFile != nil {
 		for _, n := range tgt.Notices {
 			_, _ = fmt.Fprintf(s.logFile, "berth: %s\n", n)
 		}
-		spec.Stdout, spec.Stderr = s.logFile, s.logFile
 	}
-	sb, err := m.driver.Start(ctx, spec)
-	if err != nil {
-		m.failStart(s, fmt.Errorf("start sandbox for session %s: %w", s.key.SessionID, err))
-		return false
-	}
-	s.sb = sb
-	s.transport = newTransport(s)
-	s.client = newClient(s.transport)
-	s.rec.SandboxID, s.rec.SandboxState = sb.ID(), sb.State()
-	if err := m.writeRecord(s.rec); err != nil {
-		m.failStart(s, fmt.Errorf("record sandbox of session %s: %w", s.key.SessionID, err))
-		return false
-	}
-	status, err := m.waitHealthy(ctx, s)
-	if err != nil {
-		m.failStart(s, err)
-		return false
+	if taken != nil {
+		m.handOverPooled(s, taken)
+	} else {
+		if pooling {
+			m.makeRoom()
+		}
+		if status, err = m.startCold(ctx, s, tgt); err != nil {
+			m.failStart(s, err)
+			return false
+		}
 	}
 
 	now := m.now()
@@ -64,34 +67,75 @@ func (m *Manager) startSession(s *session, values context.Context, resolve func(
 	s.busy = status == statusBusy
 	s.lastActivity = now
 	s.mu.Unlock()
-	s.rec.State, s.rec.LastActivityAt = store.SessionActive, now
-	m.readUsage(s)
 	s.usageWrite = now
-	if err := m.writeRecord(s.rec); err != nil {
-		m.log.Error("record session start", "record", s.recordID, "err", err)
+	if taken == nil { // a taken sandbox's record was created active
+		s.rec.State, s.rec.LastActivityAt = store.SessionActive, now
+		m.readUsage(s)
+		if err := m.writeRecord(s.rec); err != nil {
+			m.log.Error("record session start", "record", s.recordID, "err", err)
+		}
+	}
+	if pooling {
+		m.replenish(pk, tgt)
 	}
 	close(s.ready)
 	m.log.Info("session started", "runtime", s.key.RuntimeID, "endpoint", s.key.Endpoint,
 		"session", s.key.SessionID, "record", s.recordID, "version", s.version,
-		"sandbox", sb.ID(), "startup", time.Since(begin))
+		"sandbox", s.sb.ID(), "pool_hit", s.poolHit, "startup", time.Since(begin))
 	return true
 }
 
-// prepare checks the target, fills in the session's settings, creates the record (state
-// starting) and opens the session log.
-func (m *Manager) prepare(s *session, tgt Target) error {
+// startCold starts the session's own sandbox and waits for the agent's first healthy ping.
+func (m *Manager) startCold(ctx context.Context, s *session, tgt Target) (string, error) {
+	spec := tgt.Spec
+	spec.ID = s.recordID
+	if s.logFile != nil {
+		spec.Stdout, spec.Stderr = s.logFile, s.logFile
+	}
+	sb, err := m.driver.Start(ctx, spec)
+	if err != nil {
+		return "", fmt.Errorf("start sandbox for session %s: %w", s.key.SessionID, err)
+	}
+	s.sb = sb
+	s.transport = newTransport(s)
+	s.client = newClient(s.transport)
+	s.rec.SandboxID, s.rec.SandboxState = sb.ID(), sb.State()
+	if err := m.writeRecord(s.rec); err != nil {
+		return "", fmt.Errorf("record sandbox of session %s: %w", s.key.SessionID, err)
+	}
+	return m.waitHealthy(ctx, s)
+}
+
+// poolKeyFor is the pool s takes from, and whether pools are on.
+func (m *Manager) poolKeyFor(s *session, tgt Target) (poolKey, bool) {
+	if m.opts.PoolSize == 0 {
+		return poolKey{}, false
+	}
+	pk, err := poolKeyOf(s.key.RuntimeID, s.key.Endpoint, tgt)
+	if err != nil {
+		m.log.Warn("session cannot use a pool", "runtime", s.key.RuntimeID, "endpoint", s.key.Endpoint, "err", err)
+		return poolKey{}, false
+	}
+	return pk, true
+}
+
+// configure checks the target and fills in the session's settings.
+func (m *Manager) configure(s *session, tgt Target) error {
 	v := tgt.Version
-	if v.Status != catalog.StatusReady || v.Prepared == nil {
-		return fmt.Errorf("%w: version %d of agent runtime %s is not ready (status %s)",
-			errdefs.ErrConflict, v.Number, s.key.RuntimeID, v.Status)
+	if err := checkReady(s.key.RuntimeID, v); err != nil {
+		return err
 	}
-	s.port = tgt.Port
-	if s.port == 0 {
-		_, s.port, _ = catalog.EffectiveProtocol(v.Config)
-	}
+	s.port = targetPort(tgt)
 	s.idleTimeout, s.maxLifetime = catalog.EffectiveLifecycle(v.Config)
 	s.version = v.Number
+	return nil
+}
 
+// prepare creates the record (state starting) and opens the session log. With a sandbox
+// taken from a pool (which s already runs on and which just answered), the record is
+// created active, names the sandbox and replaces its pooled record in one transaction: a
+// pool hit costs one durable write.
+func (m *Manager) prepare(s *session, taken *pooled) error {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return fmt.Errorf("new session record id: %w", err)
@@ -102,13 +146,21 @@ func (m *Manager) prepare(s *session, tgt Target) error {
 		RuntimeID:      s.key.RuntimeID,
 		Endpoint:       s.key.Endpoint,
 		SessionID:      s.key.SessionID,
-		Version:        v.Number,
+		Version:        s.version,
 		State:          store.SessionStarting,
 		Driver:         m.driver.Name(),
 		StartedAt:      now,
 		LastActivityAt: now,
 	}
-	if err := m.createRecord(rec); err != nil {
+	if taken == nil {
+		err = m.createRecord(rec)
+	} else {
+		rec.State, rec.SandboxID, rec.SandboxState = store.SessionActive, taken.id, taken.sb.State()
+		if err = m.createTakenRecord(rec, taken.id); err != nil {
+			m.deletePooledRecord(taken.id) // the session's teardown stops the sandbox
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("create record of session %s: %w", s.key.SessionID, err)
 	}
 	s.rec, s.recordID = rec, rec.ID

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"berth.dev/berth/internal/sandbox"
 )
 
 // errSessionEnded is what dialing a session that has ended returns.
@@ -14,12 +16,15 @@ var errSessionEnded = errors.New("the session has ended")
 // newTransport builds the session's own transport: every connection, whatever the URL's
 // host, is dialed through the sandbox to the agent's port. Once the session ends it dials
 // nothing more, and the end closes its idle connections.
-func newTransport(s *session) *http.Transport {
-	sb, port := s.sb, s.port
+func newTransport(s *session) *http.Transport { return agentTransport(s.sb, s.port, s.ended) }
+
+// agentTransport dials port inside sb for every connection, and nothing once ended is
+// closed (a nil ended never closes).
+func agentTransport(sb sandbox.Sandbox, port int, ended <-chan struct{}) *http.Transport {
 	return &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			select {
-			case <-s.ended:
+			case <-ended:
 				return nil, errSessionEnded
 			default:
 			}

@@ -250,4 +250,27 @@ type Sessions interface {
 	// ListSessions returns up to limit records matching f with ID < beforeID ("" for no
 	// bound), newest first.
 	ListSessions(ctx context.Context, f SessionFilter, beforeID string, limit int) ([]SessionRecord, error)
+
+	// PutPooledSandbox inserts the record of a pooled sandbox, or replaces the one with its ID.
+	PutPooledSandbox(ctx context.Context, p PooledSandbox) error
+	// DeletePooledSandbox removes the pooled sandbox record with that ID, or ErrNotFound.
+	DeletePooledSandbox(ctx context.Context, id string) error
+	// ListPooledSandboxes returns every pooled sandbox record, oldest first (by CreatedAt,
+	// then ID).
+	ListPooledSandboxes(ctx context.Context) ([]PooledSandbox, error)
+}
+
+// PooledSandbox records a sandbox the session manager started ahead of demand (a warm pool)
+// and has not handed to a session yet, so that a restart after a crash can reclaim it. When
+// a session takes the sandbox, its record is deleted in the transaction that creates the
+// session's SessionRecord. Like a session record it references no parent: the session
+// manager, not the store, removes it when its runtime goes.
+type PooledSandbox struct {
+	ID           string // the sandbox id (sandbox.Spec.ID)
+	RuntimeID    string
+	Endpoint     string
+	Version      int
+	Driver       string          // sandbox driver name
+	SandboxState json.RawMessage // sandbox.State(); nil until the sandbox has started (empty reads as nil)
+	CreatedAt    time.Time
 }

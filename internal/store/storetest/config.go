@@ -34,6 +34,7 @@ func fullConfig() catalog.RuntimeConfig {
 				Subnets:                  []string{"subnet-1"},
 				RequireServiceS3Endpoint: ptr(false),
 			},
+			EgressAllowlist: []string{"api.example.com", "*.example.org"},
 		},
 		Description: ptr(""),
 		AuthorizerConfiguration: &catalog.AuthorizerConfiguration{

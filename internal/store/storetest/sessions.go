@@ -182,6 +182,7 @@ func testSessions(t *testing.T, open Opener) {
 	t.Run("Update", func(t *testing.T) { testUpdateSession(t, open) })
 	t.Run("List", func(t *testing.T) { testListSessions(t, open) })
 	t.Run("OutliveRuntime", func(t *testing.T) { testSessionsOutliveRuntime(t, open) })
+	t.Run("Pooled", func(t *testing.T) { testPooledSandboxes(t, open) })
 }
 
 func testUpdateSession(t *testing.T, open Opener) {
