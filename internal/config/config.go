@@ -34,6 +34,9 @@ type Sandbox struct {
 	Driver      string  `yaml:"driver"`
 	CPUs        float64 `yaml:"cpus"`        // per session
 	MemoryBytes int64   `yaml:"memoryBytes"` // per session
+	// AllowTCG lets the microvm driver run without KVM, under QEMU's software CPU: slow,
+	// for hosts without hardware virtualisation and for CI.
+	AllowTCG bool `yaml:"allowTCG"`
 }
 
 // Sessions bounds runtime sessions.

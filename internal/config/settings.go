@@ -173,6 +173,9 @@ func Settings() []Setting {
 		setting("sandbox.memoryBytes", "BERTH_SANDBOX_MEMORY_BYTES", "sandbox-memory-bytes", "memory per session, bytes", func() (func(*Config) string, func(*Config, string) error) {
 			return bytesize(func(c *Config) *int64 { return &c.Sandbox.MemoryBytes })
 		}),
+		setting("sandbox.allowTCG", "BERTH_ALLOW_TCG", "allow-tcg", "let the microvm driver run without KVM under QEMU's software CPU (slow; CI and hosts without KVM)", func() (func(*Config) string, func(*Config, string) error) {
+			return boolean(func(c *Config) *bool { return &c.Sandbox.AllowTCG })
+		}),
 		setting("sessions.maxSessions", "BERTH_MAX_SESSIONS", "max-sessions", "live sessions on this server (0 = unlimited)", func() (func(*Config) string, func(*Config, string) error) {
 			return integer(func(c *Config) *int { return &c.Sessions.MaxSessions })
 		}),

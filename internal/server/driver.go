@@ -20,6 +20,7 @@ func DriverOptions(cfg config.Config) sandbox.Options {
 	return sandbox.Options{
 		StateDir:      filepath.Join(cfg.DataDir, "sandboxes"),
 		DefaultLimits: sandbox.Limits{CPUs: cfg.Sandbox.CPUs, MemoryBytes: cfg.Sandbox.MemoryBytes},
+		AllowTCG:      cfg.Sandbox.AllowTCG,
 	}
 }
 
