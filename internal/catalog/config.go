@@ -53,10 +53,16 @@ type S3Location struct {
 	VersionID *string `json:"versionId,omitempty"`
 }
 
-// NetworkConfiguration is accepted and stored; Berth's own egress policy is separate.
+// NetworkConfiguration is accepted and stored. networkMode PUBLIC gives sessions the
+// internet (never the host or private ranges); anything else gives them no network.
 type NetworkConfiguration struct {
 	NetworkMode       string             `json:"networkMode"`
 	NetworkModeConfig *NetworkModeConfig `json:"networkModeConfig,omitempty"`
+	// EgressAllowlist is a Berth extension, not part of AgentCore's shape: with networkMode
+	// PUBLIC, sessions reach only these domains ("api.example.com", or "*.example.com" for
+	// every name below example.com), through an HTTP(S) proxy that Berth points their
+	// HTTP_PROXY/HTTPS_PROXY at. Unset means the whole internet.
+	EgressAllowlist []string `json:"egressAllowlist,omitempty"`
 }
 
 // NetworkModeConfig holds VPC settings (no meaning outside AWS; stored as given).

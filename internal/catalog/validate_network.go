@@ -1,11 +1,23 @@
 package catalog
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 var (
 	patSecurityGroup = regexp.MustCompile(`^sg-[0-9a-zA-Z]{8,17}$`)
 	patSubnet        = regexp.MustCompile(`^subnet-[0-9a-zA-Z]{8,17}$`)
+	// patEgressDomain is a DNS name of two or more labels (letters, digits, inner hyphens;
+	// the last starts with a letter, so no IP address), optionally after "*.".
+	patEgressDomain = regexp.MustCompile(`^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
 )
+
+// maxEgressAllowlist bounds egressAllowlist (the sandbox egress package takes as many).
+const maxEgressAllowlist = 256
+
+const msgEgressDomain = "Member must be a domain name such as api.example.com, or *. and a domain name " +
+	"such as *.example.com for every name below it; no scheme, port, path or IP address"
 
 // network checks networkConfiguration. VPC settings mean nothing outside AWS but are stored
 // as given, so they are held to AWS's rules; PUBLIC takes no networkModeConfig.
@@ -18,6 +30,7 @@ func (r fieldRules) network(n *NetworkConfiguration, o configOp) {
 	if r.required(mode, n.NetworkMode) {
 		r.oneOf(mode, n.NetworkMode, "PUBLIC", "VPC")
 	}
+	r.egressAllowlist(n)
 	mc := fieldMember(at, "networkModeConfig")
 	c := n.NetworkModeConfig
 	switch {
@@ -63,6 +76,25 @@ func (r fieldRules) allowedPorts(ports []AllowedPort) {
 			if fromOK && toOK && pr.From > pr.To {
 				r.f.Add(rg, "Member from (%d) must be less than or equal to to (%d)", pr.From, pr.To)
 			}
+		}
+	}
+}
+
+// egressAllowlist checks Berth's egressAllowlist extension: only with networkMode PUBLIC,
+// 1–256 domains, each a DNS name (253 characters at most) or a "*." wildcard of one.
+func (r fieldRules) egressAllowlist(n *NetworkConfiguration) {
+	if n.EgressAllowlist == nil {
+		return
+	}
+	at := fieldMember("networkConfiguration", "egressAllowlist")
+	if n.NetworkMode != "PUBLIC" {
+		r.f.Add(at, "Member must be null unless networkMode is PUBLIC")
+		return
+	}
+	r.count(at, len(n.EgressAllowlist), 1, maxEgressAllowlist)
+	for i, d := range n.EgressAllowlist {
+		if !patEgressDomain.MatchString(d) || len(strings.TrimPrefix(d, "*.")) > 253 {
+			r.f.Add(fieldItem(at, i), msgEgressDomain)
 		}
 	}
 }

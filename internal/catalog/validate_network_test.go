@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -97,4 +98,45 @@ func TestValidateCreateRuntime_AllowedPorts(t *testing.T) {
 			vFE("allowedPorts[0]", "Member must have exactly one of [port, portRange] set, but 2 were set: port, portRange"),
 		}},
 	})
+}
+
+func TestValidateCreateRuntime_EgressAllowlist(t *testing.T) {
+	const at = vNetField + ".egressAllowlist"
+	allow := func(d ...string) func(*RuntimeConfig) {
+		return func(c *RuntimeConfig) { c.NetworkConfiguration.EgressAllowlist = d }
+	}
+	long := strings.Repeat("a", 63) + "."
+	vRunCreateCases(t, vMinimalConfig, []vCase{
+		{"exact and wildcard", allow("api.example.com", "*.amazonaws.com", "PyPI.org", "a-b.c1.io"), nil},
+		{"longest name (253)", allow(strings.Repeat(long, 3) + strings.Repeat("b", 57) + ".com"), nil},
+		{"256 domains", allow(vDomains(256)...), nil},
+		{"empty list", allow([]string{}...), []errdefs.FieldError{
+			vFE(at, "Member must have length greater than or equal to 1"),
+		}},
+		{"257 domains", allow(vDomains(257)...), []errdefs.FieldError{
+			vFE(at, "Member must have length less than or equal to 256"),
+		}},
+		{"not domains", allow("example.com", "https://example.com", "example.com:443", "example.com/path",
+			"10.0.0.1", "localhost", "*", "a.*.example.com", "*.*.example.com", "-a.example.com", "a..example.com",
+			"example.com.", "", strings.Repeat(long, 4)+"com"), []errdefs.FieldError{
+			vFE(at+"[1]", msgEgressDomain), vFE(at+"[2]", msgEgressDomain), vFE(at+"[3]", msgEgressDomain),
+			vFE(at+"[4]", msgEgressDomain), vFE(at+"[5]", msgEgressDomain), vFE(at+"[6]", msgEgressDomain),
+			vFE(at+"[7]", msgEgressDomain), vFE(at+"[8]", msgEgressDomain), vFE(at+"[9]", msgEgressDomain),
+			vFE(at+"[10]", msgEgressDomain), vFE(at+"[11]", msgEgressDomain), vFE(at+"[12]", msgEgressDomain),
+			vFE(at+"[13]", msgEgressDomain),
+		}},
+		{"with VPC", func(c *RuntimeConfig) {
+			vWithVPC([]string{"sg-12345678"}, []string{"subnet-12345678"})(c)
+			c.NetworkConfiguration.EgressAllowlist = []string{"api.example.com"}
+		}, []errdefs.FieldError{vFE(at, "Member must be null unless networkMode is PUBLIC")}},
+	})
+}
+
+// vDomains returns n distinct valid domain names.
+func vDomains(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("d%d.example.com", i)
+	}
+	return out
 }

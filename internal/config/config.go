@@ -25,6 +25,26 @@ type Config struct {
 	Artifacts Artifacts `yaml:"artifacts"`
 	Sandbox   Sandbox   `yaml:"sandbox"`
 	Sessions  Sessions  `yaml:"sessions"`
+	Metering  Metering  `yaml:"metering"`
+	Telemetry Telemetry `yaml:"telemetry"`
+}
+
+// Metering configures the usage meter (internal/metering) and the prices of the cost
+// column of GET /berth/v1/usage.
+type Metering struct {
+	Interval             time.Duration `yaml:"interval"`             // how often live sessions' usage is read
+	CPUPricePerVCPUHour  float64       `yaml:"cpuPricePerVcpuHour"`  // US dollars
+	MemoryPricePerGBHour float64       `yaml:"memoryPricePerGbHour"` // US dollars, 1 GB = 1 GiB
+}
+
+// Telemetry configures metrics and traces.
+type Telemetry struct {
+	// Metrics serves Prometheus metrics at GET /metrics, unauthenticated (scrapers do not
+	// sign requests): names, counts and runtime ids, no payloads or secrets.
+	Metrics bool `yaml:"metrics"`
+	// OTLPEndpoint, when set, receives the server's trace spans over OTLP/HTTP, e.g.
+	// http://127.0.0.1:4318 (the path /v1/traces is added).
+	OTLPEndpoint string `yaml:"otlpEndpoint"`
 }
 
 // Sandbox selects and sizes the isolation driver.
@@ -37,6 +57,20 @@ type Sandbox struct {
 	// AllowTCG lets the microvm driver run without KVM, under QEMU's software CPU: slow,
 	// for hosts without hardware virtualisation and for CI.
 	AllowTCG bool `yaml:"allowTCG"`
+	// Egress configures the networks of sandboxes whose runtime asks for PUBLIC or an
+	// allowlist (drivers that isolate the network).
+	Egress Egress `yaml:"egress"`
+}
+
+// Egress configures sandbox egress. One server per host normally uses the defaults; several
+// on one host (tests, benchmarks) each need their own Tag and Subnet.
+type Egress struct {
+	// Subnet holds one /30 per PUBLIC sandbox (veth pair); it must be unused on the host.
+	Subnet string `yaml:"subnet"`
+	// Tag names this server's nftables table and veths: up to 4 lowercase letters or digits.
+	Tag string `yaml:"tag"`
+	// PoolSize is how many PUBLIC namespaces are kept ready; 0 = the default, negative = none.
+	PoolSize int `yaml:"poolSize"`
 }
 
 // Sessions bounds runtime sessions.
@@ -98,12 +132,15 @@ func Default() Config {
 			MaxUnzippedBytes: 750 << 20,
 			GCGrace:          time.Hour,
 		},
-		Sandbox: Sandbox{Driver: "auto", CPUs: 2, MemoryBytes: 8 << 30},
+		Sandbox: Sandbox{Driver: "auto", CPUs: 2, MemoryBytes: 8 << 30, Egress: Egress{Subnet: "10.231.0.0/16"}},
 		Sessions: Sessions{
 			MaxSessions: 1000, InitTimeout: 60 * time.Second, PingInterval: 2 * time.Second,
 			// Two pooled sandboxes at the default memory limit of 8 GiB.
 			PoolSize: 1, PoolMemoryBytes: 16 << 30, PoolIdle: 10 * time.Minute,
 		},
+		// AgentCore Runtime's list prices (AGENTCORE-WIRE.md §7.4).
+		Metering:  Metering{Interval: time.Second, CPUPricePerVCPUHour: 0.0895, MemoryPricePerGBHour: 0.00945},
+		Telemetry: Telemetry{Metrics: true},
 	}
 }
 

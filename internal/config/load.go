@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 )
@@ -110,6 +112,12 @@ func (c Config) Validate() error {
 	if c.Sandbox.CPUs <= 0 || c.Sandbox.MemoryBytes <= 0 {
 		bad("sandbox.cpus and sandbox.memoryBytes: must be positive")
 	}
+	if p, err := netip.ParsePrefix(c.Sandbox.Egress.Subnet); err != nil || !p.Addr().Is4() || p.Bits() > 30 {
+		bad("sandbox.egress.subnet: must be an IPv4 prefix of /30 or wider, like 10.231.0.0/16")
+	}
+	if t := c.Sandbox.Egress.Tag; len(t) > 4 || strings.Trim(t, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+		bad("sandbox.egress.tag: at most 4 lowercase letters or digits")
+	}
 	if c.Sessions.MaxSessions < 0 {
 		bad("sessions.maxSessions: must be 0 (unlimited) or more")
 	}
@@ -121,6 +129,15 @@ func (c Config) Validate() error {
 	}
 	if c.Sessions.PoolMemoryBytes <= 0 || c.Sessions.PoolIdle <= 0 {
 		bad("sessions.poolMemoryBytes and sessions.poolIdle: must be positive")
+	}
+	if c.Metering.Interval < 100*time.Millisecond || c.Metering.Interval > time.Minute {
+		bad("metering.interval: must be between 100ms and 1m")
+	}
+	if c.Metering.CPUPricePerVCPUHour < 0 || c.Metering.MemoryPricePerGBHour < 0 {
+		bad("metering.cpuPricePerVcpuHour and metering.memoryPricePerGbHour: must not be negative")
+	}
+	if e := c.Telemetry.OTLPEndpoint; e != "" && !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") {
+		bad("telemetry.otlpEndpoint: %q must be an http(s) URL", e)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))

@@ -176,6 +176,15 @@ func Settings() []Setting {
 		setting("sandbox.allowTCG", "BERTH_ALLOW_TCG", "allow-tcg", "let the microvm driver run without KVM under QEMU's software CPU (slow; CI and hosts without KVM)", func() (func(*Config) string, func(*Config, string) error) {
 			return boolean(func(c *Config) *bool { return &c.Sandbox.AllowTCG })
 		}),
+		setting("sandbox.egress.subnet", "BERTH_EGRESS_SUBNET", "egress-subnet", "IPv4 range for the veth pairs of PUBLIC sandboxes (one /30 each); must be unused on the host", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Sandbox.Egress.Subnet })
+		}),
+		setting("sandbox.egress.tag", "BERTH_EGRESS_TAG", "egress-tag", "names this server's nftables table and veths; set it when several servers share a host", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Sandbox.Egress.Tag })
+		}),
+		setting("sandbox.egress.poolSize", "BERTH_EGRESS_POOL_SIZE", "egress-pool-size", "PUBLIC network namespaces kept ready (0 = default, negative = none)", func() (func(*Config) string, func(*Config, string) error) {
+			return integer(func(c *Config) *int { return &c.Sandbox.Egress.PoolSize })
+		}),
 		setting("sessions.maxSessions", "BERTH_MAX_SESSIONS", "max-sessions", "live sessions on this server (0 = unlimited)", func() (func(*Config) string, func(*Config, string) error) {
 			return integer(func(c *Config) *int { return &c.Sessions.MaxSessions })
 		}),
@@ -193,6 +202,21 @@ func Settings() []Setting {
 		}),
 		setting("sessions.poolIdle", "BERTH_POOL_IDLE", "pool-idle", "empty a warm pool no session has used for this long", func() (func(*Config) string, func(*Config, string) error) {
 			return duration(func(c *Config) *time.Duration { return &c.Sessions.PoolIdle })
+		}),
+		setting("metering.interval", "BERTH_METERING_INTERVAL", "metering-interval", "how often live sessions' CPU and memory are read for billing", func() (func(*Config) string, func(*Config, string) error) {
+			return duration(func(c *Config) *time.Duration { return &c.Metering.Interval })
+		}),
+		setting("metering.cpuPricePerVcpuHour", "BERTH_CPU_PRICE_PER_VCPU_HOUR", "cpu-price-per-vcpu-hour", "US dollars per vCPU-hour in usage reports", func() (func(*Config) string, func(*Config, string) error) {
+			return float(func(c *Config) *float64 { return &c.Metering.CPUPricePerVCPUHour })
+		}),
+		setting("metering.memoryPricePerGbHour", "BERTH_MEMORY_PRICE_PER_GB_HOUR", "memory-price-per-gb-hour", "US dollars per GB-hour of memory in usage reports", func() (func(*Config) string, func(*Config, string) error) {
+			return float(func(c *Config) *float64 { return &c.Metering.MemoryPricePerGBHour })
+		}),
+		setting("telemetry.metrics", "BERTH_METRICS", "metrics", "serve Prometheus metrics at /metrics (unauthenticated)", func() (func(*Config) string, func(*Config, string) error) {
+			return boolean(func(c *Config) *bool { return &c.Telemetry.Metrics })
+		}),
+		setting("telemetry.otlpEndpoint", "BERTH_OTLP_ENDPOINT", "otlp-endpoint", "OTLP/HTTP endpoint receiving trace spans, e.g. http://127.0.0.1:4318 (empty: no traces)", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Telemetry.OTLPEndpoint })
 		}),
 	}
 }

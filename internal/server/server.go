@@ -113,7 +113,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	if err != nil {
 		return nil, fmt.Errorf("artifact preparer: %w", err)
 	}
-	s.driver, err = selectDriver(cfg, logger)
+	network, err := s.egress(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.driver, err = selectDriver(cfg, network, logger)
 	if err != nil {
 		return nil, err
 	}

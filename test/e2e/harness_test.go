@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,6 +63,9 @@ type testServer struct {
 	done    chan error
 }
 
+// serverSeq numbers the servers this test process starts.
+var serverSeq atomic.Int64
+
 // startServer runs a server over a fresh data dir until the test ends.
 func startServer(t *testing.T, tweaks ...func(*config.Config)) *testServer {
 	t.Helper()
@@ -78,6 +82,12 @@ func startServerIn(t *testing.T, dataDir string, tweaks ...func(*config.Config))
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Artifacts.InsecureRegistries = []string{"127.0.0.1"}
 	cfg.Sandbox.Driver = sandboxDriver(t)
+	// Servers run side by side in this process: each gets its own egress table, veth
+	// names and /24, and sets up PUBLIC networks on demand instead of keeping a pool.
+	n := serverSeq.Add(1)
+	cfg.Sandbox.Egress.Tag = fmt.Sprintf("e%d", n%1000)
+	cfg.Sandbox.Egress.Subnet = fmt.Sprintf("10.232.%d.0/24", n%256)
+	cfg.Sandbox.Egress.PoolSize = -1
 	cfg.Sessions.InitTimeout = 20 * time.Second
 	cfg.Sessions.PingInterval = 200 * time.Millisecond
 	for _, tw := range tweaks {
