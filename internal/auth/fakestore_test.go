@@ -96,6 +96,7 @@ func (t *fakeTx) Idempotency() store.Idempotency { return nil }
 func (t *fakeTx) AccessKeys() store.AccessKeys   { return t }
 func (t *fakeTx) Objects() store.Objects         { return nil }
 func (t *fakeTx) Registry() store.Registry       { return nil }
+func (t *fakeTx) Usage() store.Usage             { return nil }
 func (t *fakeTx) Sessions() store.Sessions       { return nil }
 
 var errReadOnly = errors.New("write in a read-only transaction")

@@ -18,11 +18,14 @@ import (
 	"berth.dev/berth/internal/httpapi/controlplane"
 	"berth.dev/berth/internal/httpapi/dataplane"
 	"berth.dev/berth/internal/image"
+	"berth.dev/berth/internal/metering"
 )
 
 // routes builds the one handler serving both planes, the object store and the registry:
 //
 //	/berth/v1/health  unauthenticated server health
+//	/metrics          unauthenticated Prometheus metrics (telemetry.metrics; scrapers do not
+//	                  sign requests, and the metrics carry counts and runtime ids only)
 //	/s3/…             built-in object store (SigV4, service s3)
 //	/v2/…             built-in OCI registry (HTTP basic auth with an access key)
 //	everything else   AgentCore API (SigV4, service bedrock-agentcore)
@@ -42,6 +45,8 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 		MemoryBytes:    s.cfg.Sandbox.MemoryBytes,
 		Egress:         caps.Egress,
 		PublicURL:      publicBaseURL(s.cfg, s.Addr()),
+		Metrics:        s.metrics,
+		Prices:         metering.Prices{CPUPerVCPUHour: s.cfg.Metering.CPUPricePerVCPUHour, MemoryPerGBHour: s.cfg.Metering.MemoryPricePerGBHour},
 	}).Register(api)
 	api.Handle("/", httpapi.UnknownOperation(s.log))
 
@@ -59,6 +64,9 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
 	})
+	if s.metrics != nil {
+		root.Handle("GET /metrics", s.metrics.Handler())
+	}
 	root.Handle("/v2/", reg.Handler())
 	root.Handle("/", httpapi.Authenticate(agentcore, s.log, api))
 

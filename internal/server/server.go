@@ -22,10 +22,12 @@ import (
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/control"
 	"berth.dev/berth/internal/image"
+	"berth.dev/berth/internal/metering"
 	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/secret"
 	"berth.dev/berth/internal/session"
 	"berth.dev/berth/internal/store/sqlite"
+	"berth.dev/berth/internal/telemetry"
 )
 
 // Server is a running Berth server.
@@ -33,6 +35,8 @@ type Server struct {
 	cfg      config.Config
 	log      *slog.Logger
 	db       *sqlite.DB
+	meter    *metering.Meter
+	metrics  *telemetry.Metrics // nil when telemetry.metrics is off
 	svc      *control.Service
 	sessions *session.Manager
 	driver   sandbox.Driver
@@ -122,7 +126,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 		return nil, err
 	}
 	driver := s.driver
+	if err := s.startMetrics(); err != nil {
+		return nil, err
+	}
+	meter, err := s.startMeter(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s.sessions, err = session.New(session.Options{
+		OnStart:         meter.started,
+		OnEnd:           meter.ended,
 		Driver:          driver,
 		Store:           s.db,
 		Logger:          logger.With("component", "session"),

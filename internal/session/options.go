@@ -66,6 +66,13 @@ type Options struct {
 	// PoolIdle empties a pool no session has started from (and no Warm has asked for) for
 	// this long, by the Now clock; 0 means DefaultPoolIdle.
 	PoolIdle time.Duration
+	// OnStart, if set, is called by a session's goroutine once the session runs (after the
+	// agent's first healthy ping or the hand-over of a pooled sandbox), before any request
+	// gets a lease on it. It must not block for long.
+	OnStart func(Started)
+	// OnEnd, if set, is called by a session's goroutine after a session OnStart was called
+	// for has ended: its sandbox stopped and its record closed. It must not block for long.
+	OnEnd func(Ended)
 	// Now is the clock of record times and of the idle and lifetime checks (tests advance
 	// it); nil means time.Now. InitTimeout, PingInterval and PingTimeout use real time.
 	Now func() time.Time

@@ -78,6 +78,7 @@ func (m *Manager) startSession(s *session, values context.Context, resolve func(
 	if pooling {
 		m.replenish(pk, tgt)
 	}
+	m.notifyStart(s, time.Since(begin))
 	close(s.ready)
 	m.log.Info("session started", "runtime", s.key.RuntimeID, "endpoint", s.key.Endpoint,
 		"session", s.key.SessionID, "record", s.recordID, "version", s.version,

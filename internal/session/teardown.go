@@ -53,6 +53,7 @@ func (m *Manager) teardown(s *session, reason string, started bool) {
 		m.log.Error("record session end", "record", s.recordID, "reason", reason, "err", err)
 	}
 	if started {
+		m.notifyEnd(s, reason)
 		m.log.Info("session ended", "runtime", s.key.RuntimeID, "endpoint", s.key.Endpoint,
 			"session", s.key.SessionID, "record", s.recordID, "reason", reason,
 			"lifetime", s.rec.EndedAt.Sub(s.rec.StartedAt), "cpu", s.rec.CPUTime)

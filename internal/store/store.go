@@ -45,6 +45,7 @@ type Tx interface {
 	Objects() Objects
 	Registry() Registry
 	Sessions() Sessions
+	Usage() Usage
 }
 
 // Runtimes stores runtimes, their versions and their endpoints.
@@ -273,4 +274,64 @@ type PooledSandbox struct {
 	Driver       string          // sandbox driver name
 	SandboxState json.RawMessage // sandbox.State(); nil until the sandbox has started (empty reads as nil)
 	CreatedAt    time.Time
+}
+
+// UsageRecord is the billable usage of one session (one SessionRecord) in one UTC minute,
+// as internal/metering computes it. A record is written whole, so writing it again replaces
+// it: a retried or repeated flush never counts twice.
+type UsageRecord struct {
+	RecordID        string    // the session's SessionRecord.ID
+	Minute          time.Time // start of the minute, UTC, whole minute
+	RuntimeID       string
+	Endpoint        string
+	SessionID       string  // the caller's runtime session id
+	Seconds         float64 // billed seconds of session life in this minute
+	VCPUSeconds     float64 // billed CPU time
+	GBSeconds       float64 // billed memory: GiB × seconds
+	MemoryPeakBytes int64   // peak memory of the session up to the end of this minute
+}
+
+// UsageGroup is a dimension usage totals can be grouped by.
+type UsageGroup string
+
+// Usage dimensions. The period groups (minute, hour, day) bucket by UTC time.
+const (
+	UsageByRuntime  UsageGroup = "runtime"
+	UsageByEndpoint UsageGroup = "endpoint"
+	UsageBySession  UsageGroup = "session"
+	UsageByMinute   UsageGroup = "minute"
+	UsageByHour     UsageGroup = "hour"
+	UsageByDay      UsageGroup = "day"
+)
+
+// UsageFilter narrows SumUsage; zero fields match everything. From and To bound the
+// records' Minute: From <= Minute < To.
+type UsageFilter struct {
+	RuntimeID string
+	Endpoint  string
+	SessionID string
+	From, To  time.Time
+}
+
+// UsageTotal is the sum of the usage records of one group. Only the fields of the grouped
+// dimensions are set (Period for minute, hour or day).
+type UsageTotal struct {
+	RuntimeID   string
+	Endpoint    string
+	SessionID   string
+	Period      time.Time
+	Sessions    int // distinct session records
+	Seconds     float64
+	VCPUSeconds float64
+	GBSeconds   float64
+}
+
+// Usage stores per-minute usage records.
+type Usage interface {
+	// PutUsage inserts the record, or replaces the one with its (RecordID, Minute).
+	PutUsage(ctx context.Context, r UsageRecord) error
+	// SumUsage adds up the records matching f, one total per distinct combination of the
+	// by dimensions (one total overall when by is empty, even with no records), ordered by
+	// those dimensions in the order given.
+	SumUsage(ctx context.Context, f UsageFilter, by []UsageGroup) ([]UsageTotal, error)
 }

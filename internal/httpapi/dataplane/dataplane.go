@@ -2,8 +2,9 @@
 // InvokeAgentRuntime (invoke.go; MCP session routing and GET/DELETE in mcp.go),
 // InvokeAgentRuntimeCommand (commands.go, AWS event streams), StopRuntimeSession (stop.go),
 // GetAgentCard (agentcard.go), the WebSocket stream /ws (ws.go), plus Berth's session listing
-// under /berth/v1/sessions. It resolves the runtime and endpoint from the catalog, gets a
-// session from the session manager, and streams the exchange through internal/proxy.
+// under /berth/v1/sessions and metered usage under /berth/v1/usage (usage.go). It resolves
+// the runtime and endpoint from the catalog, gets a session from the session manager, and
+// streams the exchange through internal/proxy.
 package dataplane
 
 import (
@@ -14,9 +15,11 @@ import (
 	"berth.dev/berth/internal/control"
 	"berth.dev/berth/internal/httpapi"
 	"berth.dev/berth/internal/image"
+	"berth.dev/berth/internal/metering"
 	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/session"
 	"berth.dev/berth/internal/store"
+	"berth.dev/berth/internal/telemetry"
 )
 
 // Options configure the data plane.
@@ -35,6 +38,10 @@ type Options struct {
 	// PublicURL is the base URL clients reach this server at; sessions get their runtime's
 	// public invocation URL, built from it, in AGENTCORE_RUNTIME_URL.
 	PublicURL string
+	// Prices give the cost column of GET /berth/v1/usage.
+	Prices metering.Prices
+	// Metrics, if set, counts the agent-facing calls (instrument.go).
+	Metrics *telemetry.Metrics
 }
 
 // API holds the data-plane handlers.
@@ -56,17 +63,19 @@ func New(svc *control.Service, sessions *session.Manager, st store.Store, logger
 // Register adds the data-plane routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
 	h := func(f httpapi.HandlerFunc) http.Handler { return httpapi.Handle(a.log, f) }
-	mux.Handle("POST /runtimes/{agentRuntimeArn}/invocations", h(a.invoke))
-	mux.Handle("POST /runtimes/{agentRuntimeArn}/invocations/{$}", h(a.invoke))
+	invoke := a.instrument("InvokeAgentRuntime", h(a.invoke))
+	mux.Handle("POST /runtimes/{agentRuntimeArn}/invocations", invoke)
+	mux.Handle("POST /runtimes/{agentRuntimeArn}/invocations/{$}", invoke)
 	// MCP streamable HTTP also uses GET and DELETE on the invocations URL (mcp.go).
 	for _, m := range []string{"GET", "DELETE"} {
-		mux.Handle(m+" /runtimes/{agentRuntimeArn}/invocations", h(a.invoke))
-		mux.Handle(m+" /runtimes/{agentRuntimeArn}/invocations/{$}", h(a.invoke))
+		mux.Handle(m+" /runtimes/{agentRuntimeArn}/invocations", invoke)
+		mux.Handle(m+" /runtimes/{agentRuntimeArn}/invocations/{$}", invoke)
 	}
 	mux.Handle("POST /runtimes/{agentRuntimeArn}/stopruntimesession", h(a.stopSession))
-	mux.Handle("GET /runtimes/{agentRuntimeArn}/ws", h(a.webSocket))
-	mux.Handle("POST /runtimes/{agentRuntimeArn}/commands", h(a.invokeCommand))
+	mux.Handle("GET /runtimes/{agentRuntimeArn}/ws", a.instrument("InvokeAgentRuntimeWebSocket", h(a.webSocket)))
+	mux.Handle("POST /runtimes/{agentRuntimeArn}/commands", a.instrument("InvokeAgentRuntimeCommand", h(a.invokeCommand)))
 	mux.Handle("GET /runtimes/{agentRuntimeArn}/invocations/.well-known/agent-card.json", h(a.getAgentCard))
 	mux.Handle("GET /berth/v1/sessions", h(a.listSessions))
 	mux.Handle("GET /berth/v1/sessions/{id}", h(a.getSession))
+	mux.Handle("GET /berth/v1/usage", h(a.usage))
 }

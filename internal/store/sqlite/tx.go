@@ -27,6 +27,7 @@ func (t tx) AccessKeys() store.AccessKeys   { return accessKeys(t) }
 func (t tx) Objects() store.Objects         { return objects(t) }
 func (t tx) Registry() store.Registry       { return registry(t) }
 func (t tx) Sessions() store.Sessions       { return sessions(t) }
+func (t tx) Usage() store.Usage             { return usage(t) }
 
 // Update runs fn in a write transaction on the single write connection (BEGIN IMMEDIATE) and
 // commits; with synchronous=FULL the commit is on disk when Update returns nil. An error or

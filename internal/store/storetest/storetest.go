@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Objects", func(t *testing.T) { testObjects(t, open) })
 	t.Run("Registry", func(t *testing.T) { testRegistry(t, open) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
+	t.Run("Usage", func(t *testing.T) { testUsage(t, open) })
 }
 
 // t0 is the suite's reference instant: UTC with millisecond precision, so every store

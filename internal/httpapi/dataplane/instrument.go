@@ -1,0 +1,80 @@
+package dataplane
+
+import (
+	"io"
+	"net/http"
+	"time"
+)
+
+// instrument records each call of an agent-facing operation in the metrics (Options.Metrics):
+// the call, its latency and outcome by runtime and endpoint, and the body bytes proxied.
+func (a *API) instrument(operation string, next http.Handler) http.Handler {
+	mt := a.opts.Metrics
+	if mt == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		cw := &countingWriter{ResponseWriter: w}
+		var body *countingBody
+		if r.Body != nil {
+			body = &countingBody{ReadCloser: r.Body}
+			r.Body = body
+		}
+		next.ServeHTTP(cw, r)
+		runtimeID, endpoint := "", ""
+		if addr, err := a.parseAddress(r); err == nil {
+			runtimeID, endpoint = addr.RuntimeID, addr.Endpoint
+		}
+		status := cw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		ctx := r.Context()
+		mt.Call(ctx, operation, runtimeID, endpoint, status, time.Since(start))
+		if status < 400 {
+			if body != nil {
+				mt.ProxyBytes(ctx, "request", body.n)
+			}
+			mt.ProxyBytes(ctx, "response", cw.n)
+		}
+	})
+}
+
+// countingWriter notes the status and counts the body bytes written.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	n, err := c.ResponseWriter.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach Flush, deadlines and Hijack of the real writer.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// countingBody counts the request body bytes read.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}
