@@ -4,7 +4,9 @@
 //
 // Start-up behaviour comes from TESTAGENT_START: "" (serve), "exit" (exit 3 at once),
 // "unhealthy" (serve, but /ping answers 503), "sleep=<duration>" (wait, then serve),
-// "hang" (never serve, never exit: the child that "spawn" starts).
+// "hang" (never serve, never exit: the child that "spawn" starts), "status" (print the
+// process's credentials and confinement as JSON, as the "status" probe reports them, and
+// exit 0: what a copy of this binary run by the "exec" or "clone" probe prints).
 // It listens on 0.0.0.0:$PORT (default 8080) and serves invocations at
 // $INVOCATIONS_PATH (default /invocations).
 //
@@ -23,6 +25,47 @@
 //	              stdout and stderr) and return its pid, for process-tree tests
 //	write         write content to the file name (relative to the working directory)
 //	read          return the content of the file name, or 404
+//	probe         make one attempt of the sandbox isolation suite and report its outcome
+//	              (see below)
+//
+// {"op": "probe", "probe": …} attempts something a sandbox must or must not allow, from
+// inside it, and answers 200 with JSON that says what happened: a failed attempt carries
+// "ok": false, "error" and, for a system call, "errno" (its name, "EPERM"). Probes (Linux
+// only; fields of the request in parentheses):
+//
+//	id       this process's random nonce (fixed at start: tells agents apart), pid,
+//	         hostname, working directory and executable
+//	status   credentials from system calls (uid, euid, gid, egid, resuid, resgid; the
+//	         capability sets cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb in hex; nnp, the
+//	         no_new_privs flag) and the fields of /proc/self/status that say the same
+//	         (Uid, Gid, Groups, CapInh, CapPrm, CapEff, CapBnd, CapAmb, NoNewPrivs) plus
+//	         Seccomp; a kernel that omits a field (gVisor) leaves it out
+//	read     read the file at path (absolute, or relative to the working directory)
+//	write    write content to the file at path
+//	list     list the directory at path
+//	procs    every pid in /proc with its command line and the value of the environment
+//	         variable key in its environment, when readable ("mark")
+//	kill     kill(pid, signal)
+//	connect  dial every TCP address in addrs at once (timeout_ms each, default 2000) and
+//	         report each outcome with how long the dial took ("ms"); on a connection,
+//	         write send and return what arrives until EOF or the timeout ("received")
+//	addrs    the network interfaces and their addresses
+//	setuid   setuid(0), setgid(0) and setgroups([0]), then the status
+//	mount    mount a tmpfs at path (created if missing; unmounted at once if it worked),
+//	         and fsopen("tmpfs")
+//	unshare  unshare(flags) on a thread that is then discarded; flags are names such as
+//	         "CLONE_NEWNS" (a user namespace cannot be unshared by a threaded process:
+//	         use clone)
+//	clone    start a copy of this binary in new namespaces (clone flags) that prints its
+//	         status; "output" holds it
+//	exec     run path (relative: next to this binary) with env added, for example a
+//	         setuid copy of this binary with TESTAGENT_START=status; exit code and output
+//	alloc    allocate mb MiB, touch every page, and keep it
+//	fork     fork up to n children that block every signal, close every descriptor and
+//	         pause until SIGKILL (a fork bomb bounded by n); "forked" counts them, "error"
+//	         is what stopped it
+//	fill     write mb MiB to path in 1 MiB chunks and sync; "written" counts the bytes
+//	         written before the first error (ENOSPC when a disk limit holds); the file stays
 //
 // GET /ws upgrades to a WebSocket that echoes every text and binary message; a text
 // message "close:<code>" makes the agent close with that status code.
@@ -32,6 +75,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -55,6 +99,19 @@ type request struct {
 	IntervalMS int    `json:"interval_ms"`
 	Seconds    int    `json:"seconds"`
 	MS         int    `json:"ms"`
+
+	// Fields of the probes.
+	Probe     string   `json:"probe"`
+	Path      string   `json:"path"`
+	Addrs     []string `json:"addrs"`
+	Send      string   `json:"send"`
+	TimeoutMS int      `json:"timeout_ms"`
+	PID       int      `json:"pid"`
+	Signal    int      `json:"signal"`
+	MB        int      `json:"mb"`
+	Flags     []string `json:"flags"`
+	Env       []string `json:"env"`
+	Key       string   `json:"key"`
 }
 
 var (
@@ -62,6 +119,7 @@ var (
 	busyMu    sync.Mutex
 	busyUntil time.Time
 	started   = time.Now().Unix()
+	nonce     = rand.Text() // tells this process apart from every other agent
 )
 
 func main() {
@@ -70,6 +128,9 @@ func main() {
 	case start == "exit":
 		fmt.Fprintln(os.Stderr, "testagent: exiting at start as asked")
 		os.Exit(3)
+	case start == "status":
+		printStatus()
+		os.Exit(0)
 	case start == "hang":
 		for {
 			time.Sleep(time.Hour)
@@ -165,6 +226,8 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"slept_ms": req.MS})
 	case "spin":
 		_ = json.NewEncoder(w).Encode(map[string]any{"cpu_ms": spin(time.Duration(req.MS) * time.Millisecond).Milliseconds()})
+	case "probe":
+		probe(w, req)
 	case "spawn":
 		pid, err := spawn()
 		if err != nil {

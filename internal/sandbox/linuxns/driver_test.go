@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +19,7 @@ import (
 
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/sandbox"
+	"berth.dev/berth/internal/sandbox/egress"
 	"berth.dev/berth/internal/sandbox/linuxns"
 	"berth.dev/berth/internal/sandbox/sandboxtest"
 	"berth.dev/berth/test/testagent"
@@ -176,4 +179,48 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// codeSpec runs the test agent as a code zip on the base root filesystem.
+func codeSpec(_ *testing.T, agentBin string) sandbox.Spec {
+	return sandbox.Spec{
+		CodeDir: filepath.Dir(agentBin),
+		WorkDir: "/var/task",
+		Command: []string{"/var/task/" + filepath.Base(agentBin)},
+		Env:     []string{"PATH=/usr/bin:/bin", "HOME=/tmp"},
+	}
+}
+
+// TestDriver_Isolation runs the isolation suite on loopback-only sandboxes.
+func TestDriver_Isolation(t *testing.T) {
+	stateDir := t.TempDir()
+	d := newDriver(t, stateDir)
+	sandboxtest.RunIsolation(t, d, sandboxtest.Options{Spec: codeSpec, StateDir: stateDir})
+}
+
+// TestDriver_IsolationWithEgress runs it again with the egress manager Berth uses, so the
+// PUBLIC cases run too (the internet host is reachable, private ranges are not).
+func TestDriver_IsolationWithEgress(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("egress needs root")
+	}
+	m, err := egress.New(t.Context(), egress.Config{
+		Tag:       "lnsi",
+		Subnet:    netip.MustParsePrefix("10.233.0.0/24"),
+		PoolSize:  -1,                                                       // no background refills: the suite checks each case leaks no goroutine
+		Resolvers: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9")}, // no real DNS from tests
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	stateDir := t.TempDir()
+	d, err := linuxns.New(linuxns.Config{StateDir: stateDir, StopGrace: 500 * time.Millisecond, Network: m.Provider()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Available(); err != nil {
+		t.Skipf("the linuxns driver cannot run here: %v", err)
+	}
+	sandboxtest.RunIsolation(t, d, sandboxtest.Options{Spec: codeSpec, StateDir: stateDir})
 }

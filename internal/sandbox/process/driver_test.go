@@ -78,7 +78,7 @@ func TestRegister_Process(t *testing.T) {
 	if d.Name() != process.Name {
 		t.Fatalf("Name() = %q", d.Name())
 	}
-	want := sandbox.Capabilities{Isolation: "none", Exec: true, Reclaim: true, Egress: []sandbox.NetworkMode{sandbox.NetworkNone}}
+	want := sandbox.Capabilities{Isolation: "none", HostFilesystem: true, Exec: true, Reclaim: true, Egress: []sandbox.NetworkMode{sandbox.NetworkNone}}
 	if diff := cmp.Diff(want, d.Capabilities()); diff != "" {
 		t.Fatalf("Capabilities() (-want +got):\n%s", diff)
 	}

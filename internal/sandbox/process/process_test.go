@@ -157,3 +157,10 @@ func benchStartToPing(b *testing.B, d *process.Driver, spec sandbox.Spec) {
 		b.StartTimer()
 	}
 }
+
+// TestDriver_Isolation shows the isolation suite's skip: this driver isolates nothing.
+func TestDriver_Isolation(t *testing.T) {
+	skipUnlessNetns(t)
+	stateDir := t.TempDir()
+	sandboxtest.RunIsolation(t, newDriver(t, stateDir), sandboxtest.Options{StateDir: stateDir})
+}

@@ -11,5 +11,20 @@
 //		sandboxtest.Run(t, d, sandboxtest.Options{Spec: ..., NewDriver: ..., StateDir: stateDir})
 //	}
 //
-// The suite works on Linux only; elsewhere it is empty.
+// RunIsolation is the second suite, for drivers that isolate (Capabilities().Isolation is
+// not "none"; for others it skips and says so): real attempts, made by the test agent's
+// "probe" operations from inside sandboxes, to read or write another session's files, see
+// or signal its processes, reach its ports, the host's services, the cloud metadata
+// address and networks the egress policy forbids, change the base image, gain privileges
+// (setuid, setuid binaries, mount, new namespaces), and exhaust memory, pids and disk — and
+// checks that nothing of a session survives Stop. It needs root, and builds its own test
+// hosts: network namespaces joined to the host by veth pairs (ip(8) from iproute2), each
+// routed from the host at one address (nethosts_linux.go). A driver's test calls it next
+// to Run:
+//
+//	func TestDriver_Isolation(t *testing.T) {
+//		sandboxtest.RunIsolation(t, d, sandboxtest.Options{Spec: ..., StateDir: stateDir})
+//	}
+//
+// The suites work on Linux only; elsewhere the package is empty.
 package sandboxtest

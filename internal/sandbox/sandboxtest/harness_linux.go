@@ -32,6 +32,8 @@ type harness struct {
 	t    *testing.T
 	d    sandbox.Driver
 	opts Options
+	// agentBin is the test agent Options.Spec is given; "" means testagent.Binary.
+	agentBin string
 }
 
 // newHarness starts a subtest: it fails the test if goroutines started during it outlive
@@ -54,9 +56,26 @@ type started struct {
 // it at cleanup.
 func (h *harness) start(env ...string) *started {
 	h.t.Helper()
-	spec := h.opts.Spec(h.t, testagent.Binary(h.t))
-	spec.ID = newID()
+	spec := h.spec()
 	spec.Env = append(slices.Clone(spec.Env), env...)
+	return h.startSpec(spec)
+}
+
+// spec returns a Spec from Options.Spec with a fresh ID.
+func (h *harness) spec() sandbox.Spec {
+	h.t.Helper()
+	bin := h.agentBin
+	if bin == "" {
+		bin = testagent.Binary(h.t)
+	}
+	spec := h.opts.Spec(h.t, bin)
+	spec.ID = newID()
+	return spec
+}
+
+// startSpec starts a sandbox of spec, capturing its output, and stops it at cleanup.
+func (h *harness) startSpec(spec sandbox.Spec) *started {
+	h.t.Helper()
 	s := &started{spec: spec, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	spec.Stdout, spec.Stderr = s.stdout, s.stderr
 	sb, err := h.d.Start(h.t.Context(), spec)

@@ -31,4 +31,18 @@ type Options struct {
 	HostPIDs bool
 	// StartTimeout bounds how long a sandbox may take to answer /ping; 0 means 30 s.
 	StartTimeout time.Duration
+
+	// The fields below configure RunIsolation only.
+
+	// ImageSpec returns a Spec that runs the test agent from an image's root filesystem.
+	// rootFS is a tree the suite builds for the cases about the base image and privileges,
+	// laid out as testagent.Image's layer (the agent at /agent, /srv and /tmp) plus files
+	// those cases check and a setuid-root copy of the agent at /suid-agent; everything is
+	// owned by root. RunIsolation sets ID, Stdout and Stderr, and appends to Env. nil means
+	// Spec{RootFS: rootFS, Command: ["/agent"], WorkDir: "/srv", Env: [PATH, HOME=/]}.
+	ImageSpec func(t *testing.T, rootFS string) sandbox.Spec
+	// Limits are the limits of the sandbox that each exhaustion case exhausts (the other
+	// sandboxes run with Spec's own). Zero fields mean 256 MiB of memory, 64 pids and a
+	// 64 MiB writable layer (DiskBytes).
+	Limits sandbox.Limits
 }
