@@ -56,5 +56,6 @@ Prepare the host with 'berth setup', check it with 'berth doctor', and start a s
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServerCmd(stdout, stderr), newSetupCmd(stdout), newDoctorCmd(stdout))
+	root.AddCommand(userCommands(stdout, stderr)...)
 	return root
 }
