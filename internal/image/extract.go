@@ -181,7 +181,14 @@ func writeFile(root *os.Root, name string, r io.Reader, mode fs.FileMode) error 
 
 // placeTree renames the finished temporary tree tmp to final, durably. If another
 // preparation got there first, its tree is used and tmp is left for the caller to remove.
+//
+// The tree's top directory becomes world-searchable (os.MkdirTemp made it 0700): sandboxes
+// run their agents as an unprivileged user that must be able to enter it, and the files
+// inside keep the modes the artifact gave them.
 func placeTree(tmp, final string) error {
+	if err := os.Chmod(tmp, 0o755); err != nil { //nolint:gosec // G302: a prepared tree is read by the sandbox user
+		return fmt.Errorf("make prepared tree searchable: %w", err)
+	}
 	if err := atomicfile.Rename(tmp, final); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil // lost the race: the winner's tree is identical
