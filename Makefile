@@ -11,8 +11,9 @@ PKGS      := ./...
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
 
-build: ## build bin/berth (static, CGO disabled)
+build: ## build bin/berth and bin/berth-guest, the microVM guest init (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/berth
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(dir $(BIN))berth-guest ./cmd/berth-guest
 
 test: ## run every test with the race detector
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)

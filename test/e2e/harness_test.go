@@ -28,7 +28,9 @@ import (
 
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/sandbox"
-	_ "berth.dev/berth/internal/sandbox/linuxns" // the drivers the e2e servers may use
+	_ "berth.dev/berth/internal/sandbox/gvisor" // the drivers the e2e servers may use
+	_ "berth.dev/berth/internal/sandbox/linuxns"
+	_ "berth.dev/berth/internal/sandbox/microvm"
 	"berth.dev/berth/internal/sandbox/netns"
 	_ "berth.dev/berth/internal/sandbox/process"
 	"berth.dev/berth/internal/server"
@@ -43,7 +45,7 @@ func sandboxDriver(t *testing.T) string {
 	if name == "" {
 		name = "linuxns"
 	}
-	d, err := sandbox.New(name, sandbox.Options{StateDir: t.TempDir()})
+	d, err := sandbox.New(name, sandbox.Options{StateDir: t.TempDir(), AllowTCG: true})
 	if err != nil {
 		t.Fatalf("BERTH_TEST_SANDBOX=%s: %v", name, err)
 	}
@@ -82,6 +84,7 @@ func startServerIn(t *testing.T, dataDir string, tweaks ...func(*config.Config))
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Artifacts.InsecureRegistries = []string{"127.0.0.1"}
 	cfg.Sandbox.Driver = sandboxDriver(t)
+	cfg.Sandbox.AllowTCG = true // microvm runs under TCG on hosts without KVM, as in CI
 	// Servers run side by side in this process: each gets its own egress table, veth
 	// names and /24, and sets up PUBLIC networks on demand instead of keeping a pool.
 	n := serverSeq.Add(1)

@@ -1,0 +1,25 @@
+// Command berth-guest is PID 1 inside a Berth microVM (see internal/sandbox/microvm).
+//
+// It boots the guest side of a sandbox: it mounts proc, sys and devtmpfs; brings up lo and
+// eth0 (10.0.2.15/24 on QEMU's user-mode network, which needs no gateway for port
+// forwards); mounts the root disk (the disk with serial "berth-root", ext4) read-only under
+// an overlay whose upper layer is a tmpfs and switches into it; creates the agent's network
+// namespace, which holds only lo; listens for relay connections on eth0; and says "ready"
+// on the control channel, a virtio-serial port. The host snapshots the VM at that point.
+//
+// Each session's VM is a restore of that snapshot. The host then sends Start: berth-guest
+// credits the host's entropy to the kernel's pool and reseeds it (RNDADDENTROPY then
+// RNDRESEEDCRNG), sets the wall clock, mounts the code disk (serial "berth-code") if any,
+// and starts the agent as uid/gid 65534 in its network namespace with exactly the given
+// environment and working directory. It relays the agent's stdout and stderr to the host
+// and reports its exit status; it reaps every zombie (it is PID 1); and on relay
+// connections that present the session's token it connects to the agent's TCP ports
+// (from inside the agent's network namespace) or runs commands next to the agent (Exec).
+//
+// Limits: it trusts the host completely (the host owns the VM anyway); there is one agent
+// per VM and one Start per boot; the agent's network namespace has no route out (the
+// driver offers no egress); commands are killed with their process group only.
+//
+// The wire protocol is internal/sandbox/microvm/guestapi. Build it static:
+// CGO_ENABLED=0 go build ./cmd/berth-guest.
+package main

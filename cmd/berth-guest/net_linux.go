@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// setupNetwork brings up lo, and eth0 at 10.0.2.15/24 (QEMU's user-mode network).
+func setupNetwork() error {
+	if err := ifUp("lo", nil, nil); err != nil {
+		return err
+	}
+	if _, err := net.InterfaceByName("eth0"); err != nil {
+		return nil // no network card: relay connections are impossible, but boot anyway
+	}
+	return ifUp("eth0", net.IPv4(10, 0, 2, 15).To4(), net.IPv4(255, 255, 255, 0).To4())
+}
+
+// ifUp sets an address (if given) and the up flag on an interface of the calling thread's
+// network namespace.
+func ifUp(name string, addr, mask net.IP) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("up %s: %w", name, err)
+	}
+	defer func() { _ = unix.Close(fd) }()
+	set := func(req uint, what string, fill func(*unix.Ifreq) error) error {
+		ifr, err := unix.NewIfreq(name)
+		if err != nil {
+			return err
+		}
+		if err := fill(ifr); err != nil {
+			return err
+		}
+		if err := unix.IoctlIfreq(fd, req, ifr); err != nil {
+			return fmt.Errorf("up %s: %s: %w", name, what, err)
+		}
+		return nil
+	}
+	if addr != nil {
+		if err := set(unix.SIOCSIFADDR, "address", func(r *unix.Ifreq) error { return r.SetInet4Addr(addr) }); err != nil {
+			return err
+		}
+		if err := set(unix.SIOCSIFNETMASK, "netmask", func(r *unix.Ifreq) error { return r.SetInet4Addr(mask) }); err != nil {
+			return err
+		}
+	}
+	return set(unix.SIOCSIFFLAGS, "flags", func(r *unix.Ifreq) error {
+		r.SetUint16(unix.IFF_UP | unix.IFF_RUNNING)
+		return nil
+	})
+}
+
+// agentNetns runs functions on a thread inside the agent's network namespace, which holds
+// only lo: processes forked there (the agent, Exec commands) and sockets created there
+// (relay dials) live in it.
+type agentNetns struct {
+	do chan func()
+}
+
+func newAgentNetns() (*agentNetns, error) {
+	ns := &agentNetns{do: make(chan func())}
+	errc := make(chan error, 1)
+	go func() {
+		// This thread never leaves the namespace and is never unlocked, so it is never
+		// reused for other goroutines.
+		runtime.LockOSThread()
+		// No fallback tunnel devices (sit0, …) in new namespaces: lo only.
+		_ = os.WriteFile("/proc/sys/net/core/fb_tunnels_only_for_init_net", []byte("2"), 0)
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("agent network namespace: %w", err)
+			return
+		}
+		if err := ifUp("lo", nil, nil); err != nil {
+			errc <- err
+			return
+		}
+		errc <- nil
+		for f := range ns.do {
+			f()
+		}
+	}()
+	return ns, <-errc
+}
+
+// run calls f on the namespace's thread.
+func (ns *agentNetns) run(f func()) {
+	done := make(chan struct{})
+	ns.do <- func() { defer close(done); f() }
+	<-done
+}
+
+// startProcess forks argv inside the namespace.
+func (ns *agentNetns) startProcess(argv0 string, argv []string, attr *os.ProcAttr) (p *os.Process, err error) {
+	ns.run(func() { p, err = os.StartProcess(argv0, argv, attr) })
+	return p, err
+}
+
+// dial connects to 127.0.0.1:port inside the namespace.
+func (ns *agentNetns) dial(port int) (c net.Conn, err error) {
+	ns.run(func() {
+		d := net.Dialer{Timeout: 2 * time.Second}
+		c, err = d.DialContext(context.Background(), "tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	})
+	return c, err
+}

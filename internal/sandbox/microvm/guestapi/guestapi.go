@@ -1,0 +1,146 @@
+// Package guestapi is the wire protocol between the microvm driver on the host and
+// berth-guest, the init process inside each VM.
+//
+// Two kinds of connection carry it:
+//
+//   - The control channel, a virtio-serial port named ControlPort, carries JSON Messages,
+//     one per line, in both directions: the guest says Ready once booted (before the
+//     snapshot), the host sends Start (per session, after each restore: agent config,
+//     fresh entropy, the time, the relay token), and the guest answers Started or
+//     StartFailed, then streams the agent's Output and finally its Exit.
+//   - Relay connections reach RelayPort on the guest's network card through a host-loopback
+//     port forward. Each begins with a Hello line (which must carry the session's token, so
+//     other local users who find the port get nothing) answered by a Reply line. For
+//     OpDial the connection then carries the raw bytes of a TCP connection to the agent's
+//     port; for OpExec, Frames.
+package guestapi
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ControlPort is the name of the control channel's virtio-serial port.
+const ControlPort = "berth.ctl"
+
+// RelayPort is the TCP port berth-guest listens on, on the VM's network card, for relay
+// connections. The agent never sees that network card.
+const RelayPort = 1024
+
+// Disk serials, by which the guest finds its disks.
+const (
+	RootDiskSerial = "berth-root"
+	CodeDiskSerial = "berth-code"
+)
+
+// Message types on the control channel.
+const (
+	TypeReady       = "ready"        // guest → host: booted, waiting for Start
+	TypeStart       = "start"        // host → guest
+	TypeStarted     = "started"      // guest → host: the agent runs
+	TypeStartFailed = "start-failed" // guest → host: the agent could not be started
+	TypeOutput      = "output"       // guest → host: agent stdout (FD 1) or stderr (FD 2)
+	TypeExit        = "exit"         // guest → host: the agent exited
+)
+
+// Message is one line on the control channel.
+type Message struct {
+	Type   string `json:"type"`
+	Start  *Start `json:"start,omitempty"`
+	PID    int    `json:"pid,omitempty"`
+	Error  string `json:"error,omitempty"`
+	FD     int    `json:"fd,omitempty"`
+	Data   []byte `json:"data,omitempty"`
+	Code   int    `json:"code,omitempty"`   // exit status, or -1 when killed by a signal
+	Signal int    `json:"signal,omitempty"` // the killing signal
+}
+
+// Start starts the session's agent.
+type Start struct {
+	Argv    []string `json:"argv"`
+	Env     []string `json:"env"`
+	WorkDir string   `json:"workDir"`
+	// CodeMount, if set, is where the code disk is mounted read-only (usually WorkDir).
+	CodeMount string `json:"codeMount,omitempty"`
+	UID       int    `json:"uid"`
+	GID       int    `json:"gid"`
+	// Token authenticates relay connections.
+	Token string `json:"token"`
+	// Entropy is credited to the guest's random pool, which is then reseeded: a snapshot's
+	// clones must not share random state.
+	Entropy []byte `json:"entropy"`
+	// TimeUnixNano is the host's wall clock when Start was sent.
+	TimeUnixNano int64 `json:"timeUnixNano"`
+}
+
+// Relay operations.
+const (
+	OpDial = "dial"
+	OpExec = "exec"
+)
+
+// Hello opens a relay connection.
+type Hello struct {
+	Token string `json:"token"`
+	Op    string `json:"op"`
+	Port  int    `json:"port,omitempty"` // OpDial: the agent-side TCP port
+	Exec  *Exec  `json:"exec,omitempty"`
+}
+
+// Exec is a command to run next to the agent: same root, network, user and environment
+// (plus Env).
+type Exec struct {
+	Argv    []string `json:"argv"`
+	Env     []string `json:"env,omitempty"`
+	WorkDir string   `json:"workDir,omitempty"`
+}
+
+// Reply answers a Hello.
+type Reply struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// Frame kinds of an exec relay connection.
+const (
+	FrameStdin    byte = 0 // host → guest
+	FrameStdinEOF byte = 1 // host → guest
+	FrameStdout   byte = 2 // guest → host
+	FrameStderr   byte = 3 // guest → host
+	FrameExit     byte = 4 // guest → host: 4-byte big-endian exit code, then nothing more
+)
+
+// MaxFrame is the largest frame payload.
+const MaxFrame = 1 << 20
+
+// WriteFrame writes one frame.
+func WriteFrame(w io.Writer, kind byte, payload []byte) error {
+	if len(payload) > MaxFrame {
+		return fmt.Errorf("frame of %d bytes exceeds %d", len(payload), MaxFrame)
+	}
+	buf := make([]byte, 5+len(payload))
+	buf[0] = kind
+	binary.BigEndian.PutUint32(buf[1:5], uint32(len(payload)))
+	copy(buf[5:], payload)
+	_, err := w.Write(buf)
+	return err
+}
+
+// ReadFrame reads one frame.
+func ReadFrame(r io.Reader) (kind byte, payload []byte, err error) {
+	var hdr [5]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[1:])
+	if n > MaxFrame {
+		return 0, nil, errors.New("frame too large")
+	}
+	payload = make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return 0, nil, err
+	}
+	return hdr[0], payload, nil
+}

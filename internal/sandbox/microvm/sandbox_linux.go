@@ -1,0 +1,252 @@
+package microvm
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"berth.dev/berth/internal/sandbox"
+	"berth.dev/berth/internal/sandbox/microvm/guestapi"
+	"berth.dev/berth/internal/vmm"
+)
+
+// vmSandbox is one session's VM.
+type vmSandbox struct {
+	d       *Driver
+	id      string
+	dir     string
+	m       vmm.Machine
+	ctl     net.Conn
+	console *tail
+	token   string
+	relay   string // host address forwarded to the guest's relay port
+	stdout  io.Writer
+	stderr  io.Writer
+	state   json.RawMessage
+
+	started    chan guestapi.Message
+	done       chan struct{}
+	readerDone chan struct{}
+	exitOnce   sync.Once
+	exitErr    atomic.Pointer[ExitError]
+
+	stopping atomic.Bool
+	stopOnce sync.Once
+	stopErr  error
+}
+
+var (
+	_ sandbox.Sandbox = (*vmSandbox)(nil)
+	_ sandbox.Execer  = (*vmSandbox)(nil)
+)
+
+// reclaimState is State's content.
+type reclaimState struct {
+	ID    string `json:"id"`
+	Dir   string `json:"dir"`
+	PID   int    `json:"pid"`
+	Start string `json:"start"` // /proc/<pid>/stat start time, against pid reuse
+}
+
+func newSandbox(d *Driver, spec sandbox.Spec, dir string, m vmm.Machine, console *tail) *vmSandbox {
+	s := &vmSandbox{
+		d: d, id: spec.ID, dir: dir, m: m, console: console,
+		ctl:        m.Channel(guestapi.ControlPort),
+		token:      rand.Text(),
+		relay:      net.JoinHostPort("127.0.0.1", strconv.Itoa(m.HostPort(guestapi.RelayPort))),
+		stdout:     spec.Stdout,
+		stderr:     spec.Stderr,
+		started:    make(chan guestapi.Message, 1),
+		done:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+	}
+	if s.stdout == nil {
+		s.stdout = io.Discard
+	}
+	if s.stderr == nil {
+		s.stderr = io.Discard
+	}
+	_, start, _ := procStat(m.PID())
+	s.state, _ = json.Marshal(reclaimState{ID: spec.ID, Dir: dir, PID: m.PID(), Start: start})
+	go s.readControl()
+	return s
+}
+
+// readControl handles the guest's messages until the control channel closes, which
+// happens when the VM ends.
+func (s *vmSandbox) readControl() {
+	defer close(s.readerDone)
+	sc := bufio.NewScanner(s.ctl)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		var m guestapi.Message
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			continue
+		}
+		switch m.Type {
+		case guestapi.TypeStarted, guestapi.TypeStartFailed:
+			select {
+			case s.started <- m:
+			default:
+			}
+		case guestapi.TypeOutput:
+			w := s.stdout
+			if m.FD == 2 {
+				w = s.stderr
+			}
+			_, _ = w.Write(m.Data)
+		case guestapi.TypeExit:
+			s.finish(&ExitError{Code: m.Code, Signal: m.Signal})
+		}
+	}
+	<-s.m.Done()
+	if s.stopping.Load() {
+		s.finish(&ExitError{Code: -1, Reason: errStopped.Error()})
+		return
+	}
+	s.finish(&ExitError{Code: -1, Reason: fmt.Sprintf("the VM ended: %v; console: %s", s.m.Err(), s.console), vmErr: s.m.Err()})
+}
+
+// finish records how the agent ended, once, and closes Done.
+func (s *vmSandbox) finish(e *ExitError) {
+	s.exitOnce.Do(func() {
+		s.exitErr.Store(e)
+		close(s.done)
+	})
+}
+
+// ID implements sandbox.Sandbox.
+func (s *vmSandbox) ID() string { return s.id }
+
+// Done implements sandbox.Sandbox.
+func (s *vmSandbox) Done() <-chan struct{} { return s.done }
+
+// ExitErr implements sandbox.Sandbox.
+func (s *vmSandbox) ExitErr() error {
+	select {
+	case <-s.done:
+	default:
+		return nil
+	}
+	e := s.exitErr.Load()
+	if e.Code == 0 && e.Signal == 0 {
+		return nil
+	}
+	return e
+}
+
+// State implements sandbox.Sandbox.
+func (s *vmSandbox) State() json.RawMessage { return s.state }
+
+// Stop implements sandbox.Sandbox: it kills QEMU, waits for it and removes the sandbox's
+// directory.
+func (s *vmSandbox) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		s.stopping.Store(true)
+		_ = s.m.Kill()
+		<-s.readerDone
+		if err := os.RemoveAll(s.dir); err != nil {
+			s.stopErr = fmt.Errorf("microvm: stop %s: %w", s.id, err)
+		}
+	})
+	return s.stopErr
+}
+
+// DialContext implements sandbox.Sandbox: it connects through the guest's relay, which
+// dials 127.0.0.1:port inside the agent's network namespace.
+func (s *vmSandbox) DialContext(ctx context.Context, network string, port int) (net.Conn, error) {
+	if network != "tcp" && network != "tcp4" {
+		return nil, fmt.Errorf("microvm: dial %s: only tcp", network)
+	}
+	return s.relayConn(ctx, guestapi.Hello{Op: guestapi.OpDial, Port: port})
+}
+
+// errNoAnswer is a relay handshake that got no answer: slirp accepts the host connection
+// before the guest does, and a SYN sent to a guest that was just restored can be lost.
+var errNoAnswer = errors.New("no answer from the guest relay")
+
+// relayConn opens a relay connection and performs its handshake, retrying handshakes the
+// guest never answered (with growing timeouts) until ctx ends.
+func (s *vmSandbox) relayConn(ctx context.Context, h guestapi.Hello) (net.Conn, error) {
+	h.Token = s.token
+	hello, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	hello = append(hello, '\n')
+	// Longer than berth-guest's wait for a refused port (500 ms), so that answer is seen.
+	wait := 1500 * time.Millisecond
+	for {
+		select {
+		case <-s.done:
+			if s.stopping.Load() {
+				return nil, fmt.Errorf("microvm: %s: %w", s.id, errStopped)
+			}
+		default:
+		}
+		c, err := s.handshake(ctx, hello, wait)
+		if !errors.Is(err, errNoAnswer) || ctx.Err() != nil {
+			return c, err
+		}
+		if s.stopping.Load() {
+			return nil, fmt.Errorf("microvm: %s: %w", s.id, errStopped)
+		}
+		wait = min(2*wait, 8*time.Second)
+	}
+}
+
+func (s *vmSandbox) handshake(ctx context.Context, hello []byte, wait time.Duration) (net.Conn, error) {
+	var dialer net.Dialer
+	c, err := dialer.DialContext(ctx, "tcp", s.relay)
+	if err != nil {
+		return nil, fmt.Errorf("microvm: relay: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	_ = c.SetDeadline(time.Now().Add(wait))
+	if _, err := c.Write(hello); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("microvm: relay: %w", err)
+	}
+	// Read the answer byte by byte: what follows it belongs to the caller.
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		if _, err := c.Read(b); err != nil {
+			_ = c.Close()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, io.EOF) {
+				return nil, errNoAnswer
+			}
+			return nil, fmt.Errorf("microvm: relay: %w", err)
+		}
+		if b[0] == '\n' {
+			break
+		}
+		line = append(line, b[0])
+	}
+	_ = c.SetDeadline(time.Time{})
+	var r guestapi.Reply
+	if err := json.Unmarshal(line, &r); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("microvm: relay answer %q: %w", line, err)
+	}
+	if !r.OK {
+		_ = c.Close()
+		return nil, fmt.Errorf("microvm: %s", r.Error)
+	}
+	return c, nil
+}

@@ -1,0 +1,403 @@
+package vmm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// QEMU starts VMs with qemu-system-x86_64 -M microvm.
+type QEMU struct {
+	// Binary is the QEMU executable; "" means qemu-system-x86_64 from PATH.
+	Binary string
+}
+
+var _ VMM = (*QEMU)(nil)
+
+// portAttempts bounds retries when a picked free host port is taken before QEMU binds it.
+const portAttempts = 4
+
+// Start implements VMM.
+func (q *QEMU) Start(ctx context.Context, cfg Config) (Machine, error) {
+	if cfg.Dir == "" || cfg.Kernel == "" {
+		return nil, errors.New("qemu: Config.Dir and Config.Kernel are required")
+	}
+	var err error
+	for range portAttempts {
+		var m *qemuMachine
+		m, err = q.start(ctx, cfg)
+		if err == nil {
+			return m, nil
+		}
+		if !errors.Is(err, errPortTaken) {
+			break
+		}
+	}
+	return nil, err
+}
+
+var errPortTaken = errors.New("host port taken")
+
+// qemuMachine is one QEMU process.
+type qemuMachine struct {
+	cmd      *exec.Cmd
+	qmp      *QMP
+	channels map[string]net.Conn
+	ports    map[int]int // guest → host
+	stderr   *tailBuffer
+	done     chan struct{}
+	err      error // set before done closes
+	killOnce sync.Once
+}
+
+func (q *QEMU) start(ctx context.Context, cfg Config) (m *qemuMachine, err error) {
+	bin := q.Binary
+	if bin == "" {
+		bin = "qemu-system-x86_64"
+	}
+	m = &qemuMachine{
+		channels: map[string]net.Conn{},
+		ports:    map[int]int{},
+		stderr:   &tailBuffer{max: 16 << 10},
+		done:     make(chan struct{}),
+	}
+	// Every socket is one we listen on and QEMU connects to when it starts.
+	listeners := map[string]*net.UnixListener{}
+	defer func() {
+		for _, ln := range listeners {
+			_ = ln.Close()
+		}
+	}()
+	listen := func(name string) (string, error) {
+		p := filepath.Join(cfg.Dir, name+".sock")
+		_ = os.Remove(p)
+		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})
+		if err != nil {
+			return "", fmt.Errorf("qemu: %w", err)
+		}
+		listeners[name] = ln
+		return p, nil
+	}
+	qmpPath, err := listen("qmp")
+	if err != nil {
+		return nil, err
+	}
+	chanPaths := make([]string, len(cfg.Channels))
+	for i := range cfg.Channels {
+		if chanPaths[i], err = listen("ch" + strconv.Itoa(i)); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Net != nil {
+		for _, f := range cfg.Net.Forwards {
+			port := f.HostPort
+			if port == 0 {
+				if port, err = freePort(f.HostAddr); err != nil {
+					return nil, err
+				}
+			}
+			m.ports[f.GuestPort] = port
+		}
+	}
+	args := qemuArgs(cfg, qmpPath, chanPaths, m.ports)
+	m.cmd = exec.Command(bin, args...)
+	m.cmd.Stdin = nil
+	m.cmd.Stdout = cfg.Console
+	if cfg.Console == nil {
+		m.cmd.Stdout = io.Discard
+	}
+	m.cmd.Stderr = m.stderr
+	// QEMU dies with us; Reclaim handles what a crash leaves anyway.
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if err := m.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
+	}
+	go func() {
+		werr := m.cmd.Wait()
+		if werr != nil {
+			werr = fmt.Errorf("%w: %w: %s", ErrExited, werr, strings.TrimSpace(m.stderr.String()))
+		} else {
+			werr = fmt.Errorf("%w: %s", ErrExited, strings.TrimSpace(m.stderr.String()))
+		}
+		m.err = werr
+		close(m.done)
+	}()
+	defer func() {
+		if err != nil {
+			_ = m.Kill()
+			if msg := strings.TrimSpace(m.stderr.String()); msg != "" && !strings.Contains(err.Error(), msg) {
+				err = fmt.Errorf("%w (qemu: %s)", err, msg)
+			}
+			if strings.Contains(m.stderr.String(), "host forwarding rule") {
+				err = fmt.Errorf("%w: %w", errPortTaken, err)
+			}
+		}
+	}()
+	conn, err := m.accept(ctx, listeners["qmp"])
+	if err != nil {
+		return m, fmt.Errorf("qemu: connect qmp: %w", err)
+	}
+	if m.qmp, err = NewQMP(ctx, conn); err != nil {
+		_ = conn.Close()
+		return m, fmt.Errorf("qemu: %w", err)
+	}
+	for i, name := range cfg.Channels {
+		c, err := m.accept(ctx, listeners["ch"+strconv.Itoa(i)])
+		if err != nil {
+			return m, fmt.Errorf("qemu: connect channel %s: %w", name, err)
+		}
+		m.channels[name] = c
+	}
+	for name, ln := range listeners {
+		_ = ln.Close() // also removes the socket file
+		delete(listeners, name)
+	}
+	if cfg.Restore != "" {
+		if err := m.restore(ctx, cfg); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+// accept waits for QEMU to connect to ln, or to exit, or for ctx.
+func (m *qemuMachine) accept(ctx context.Context, ln *net.UnixListener) (net.Conn, error) {
+	stop := context.AfterFunc(ctx, func() { _ = ln.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	exited := make(chan struct{})
+	defer close(exited)
+	go func() {
+		select {
+		case <-m.done:
+			_ = ln.SetDeadline(time.Unix(1, 0))
+		case <-exited:
+		}
+	}()
+	c, err := ln.Accept()
+	if err != nil {
+		select {
+		case <-m.done:
+			return nil, m.err
+		default:
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+func qemuArgs(cfg Config, qmpPath string, chanPaths []string, ports map[int]int) []string {
+	machine := "microvm,x-option-roms=off,isa-serial=on,acpi=off"
+	if cfg.Memory != nil {
+		machine += ",memory-backend=ram0"
+	}
+	cpus, mem := max(cfg.CPUs, 1), max(cfg.MemoryMB, 64)
+	args := []string{"-M", machine}
+	if cfg.Accel == AccelKVM {
+		args = append(args, "-accel", "kvm", "-cpu", "host")
+	} else {
+		args = append(args, "-accel", "tcg", "-cpu", "max")
+	}
+	args = append(args,
+		"-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
+		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+		"-serial", "stdio",
+		"-kernel", cfg.Kernel, "-append", cfg.Cmdline,
+		"-chardev", "socket,id=qmp,path="+qmpPath, "-mon", "chardev=qmp,mode=control",
+	)
+	if cfg.Initrd != "" {
+		args = append(args, "-initrd", cfg.Initrd)
+	}
+	if cfg.Memory != nil {
+		share := "off"
+		if cfg.Memory.Shared {
+			share = "on"
+		}
+		args = append(args, "-object", fmt.Sprintf("memory-backend-file,id=ram0,size=%dM,mem-path=%s,share=%s",
+			mem, commaEscape(cfg.Memory.Path), share))
+	}
+	for i, d := range cfg.Disks {
+		drive := fmt.Sprintf("id=disk%d,file=%s,format=raw,if=none", i, commaEscape(d.Path))
+		if d.ReadOnly {
+			drive += ",readonly=on"
+		}
+		args = append(args, "-drive", drive,
+			"-device", fmt.Sprintf("virtio-blk-device,drive=disk%d,serial=%s", i, d.Serial))
+	}
+	if cfg.Net != nil {
+		netdev := "user,id=net0,restrict=on,ipv6=off"
+		for _, f := range cfg.Net.Forwards {
+			netdev += fmt.Sprintf(",hostfwd=tcp:%s:%d-:%d", f.HostAddr, ports[f.GuestPort], f.GuestPort)
+		}
+		args = append(args, "-netdev", netdev, "-device", "virtio-net-device,netdev=net0")
+	}
+	if len(cfg.Channels) > 0 {
+		args = append(args, "-device", fmt.Sprintf("virtio-serial-device,max_ports=%d", len(cfg.Channels)+1))
+		for i, name := range cfg.Channels {
+			args = append(args,
+				"-chardev", fmt.Sprintf("socket,id=ch%d,path=%s", i, chanPaths[i]),
+				"-device", fmt.Sprintf("virtserialport,chardev=ch%d,name=%s,nr=%d", i, name, i+1))
+		}
+	}
+	if cfg.RNG {
+		args = append(args, "-object", "rng-random,id=rng0,filename=/dev/urandom",
+			"-device", "virtio-rng-device,rng=rng0")
+	}
+	if cfg.Restore != "" {
+		args = append(args, "-incoming", "defer")
+	}
+	return args
+}
+
+// commaEscape escapes commas in a QEMU option value.
+func commaEscape(s string) string { return strings.ReplaceAll(s, ",", ",,") }
+
+// migrationCaps sets the capabilities used by both ends of a snapshot.
+func (m *qemuMachine) migrationCaps(ctx context.Context, ignoreShared bool) error {
+	type capability struct {
+		Capability string `json:"capability"`
+		State      bool   `json:"state"`
+	}
+	caps := []capability{{"events", true}}
+	if ignoreShared {
+		caps = append(caps, capability{"x-ignore-shared", true})
+	}
+	return m.qmp.Execute(ctx, "migrate-set-capabilities", map[string]any{"capabilities": caps}, nil)
+}
+
+func (m *qemuMachine) restore(ctx context.Context, cfg Config) error {
+	if strings.ContainsRune(cfg.Restore, '\'') {
+		return fmt.Errorf("qemu restore: path %q contains a quote", cfg.Restore)
+	}
+	if err := m.migrationCaps(ctx, cfg.Memory != nil); err != nil {
+		return fmt.Errorf("qemu restore: %w", err)
+	}
+	if err := m.qmp.Execute(ctx, "migrate-incoming", map[string]string{"uri": "exec:cat '" + cfg.Restore + "'"}, nil); err != nil {
+		return fmt.Errorf("qemu restore: %w", err)
+	}
+	ev, err := m.qmp.WaitEvent(ctx, func(e Event) bool {
+		return e.Name == "RESUME" || (e.Name == "MIGRATION" && migrationStatus(e) == "failed")
+	})
+	if err != nil {
+		return fmt.Errorf("qemu restore: %w", err)
+	}
+	if ev.Name != "RESUME" {
+		return fmt.Errorf("qemu restore: incoming migration failed: %s", strings.TrimSpace(m.stderr.String()))
+	}
+	return nil
+}
+
+func migrationStatus(e Event) string {
+	var d struct {
+		Status string `json:"status"`
+	}
+	_ = json.Unmarshal(e.Data, &d)
+	return d.Status
+}
+
+// Snapshot implements Machine.
+func (m *qemuMachine) Snapshot(ctx context.Context, path string) error {
+	if strings.ContainsRune(path, '\'') {
+		return fmt.Errorf("qemu snapshot: path %q contains a quote", path)
+	}
+	if err := m.migrationCaps(ctx, true); err != nil {
+		return fmt.Errorf("qemu snapshot: %w", err)
+	}
+	if err := m.qmp.Execute(ctx, "migrate", map[string]string{"uri": "exec:cat > '" + path + "'"}, nil); err != nil {
+		return fmt.Errorf("qemu snapshot: %w", err)
+	}
+	ev, err := m.qmp.WaitEvent(ctx, func(e Event) bool {
+		s := migrationStatus(e)
+		return e.Name == "MIGRATION" && (s == "completed" || s == "failed" || s == "cancelled")
+	})
+	if err != nil {
+		return fmt.Errorf("qemu snapshot: %w", err)
+	}
+	if s := migrationStatus(ev); s != "completed" {
+		return fmt.Errorf("qemu snapshot: migration %s: %s", s, strings.TrimSpace(m.stderr.String()))
+	}
+	return nil
+}
+
+// PID implements Machine.
+func (m *qemuMachine) PID() int { return m.cmd.Process.Pid }
+
+// Channel implements Machine.
+func (m *qemuMachine) Channel(name string) net.Conn { return m.channels[name] }
+
+// HostPort implements Machine.
+func (m *qemuMachine) HostPort(guestPort int) int { return m.ports[guestPort] }
+
+// Done implements Machine.
+func (m *qemuMachine) Done() <-chan struct{} { return m.done }
+
+// Err implements Machine.
+func (m *qemuMachine) Err() error {
+	select {
+	case <-m.done:
+		return m.err
+	default:
+		return nil
+	}
+}
+
+// Kill implements Machine.
+func (m *qemuMachine) Kill() error {
+	m.killOnce.Do(func() {
+		_ = m.cmd.Process.Kill()
+	})
+	<-m.done
+	if m.qmp != nil {
+		_ = m.qmp.Close()
+	}
+	for _, c := range m.channels {
+		_ = c.Close()
+	}
+	return nil
+}
+
+// freePort returns a TCP port that was free on addr a moment ago.
+func freePort(addr string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("pick a free port: %w", err)
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
