@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -157,33 +156,12 @@ func (d *Driver) validate(spec sandbox.Spec) error {
 	if err := validID(spec.ID); err != nil {
 		return err
 	}
-	if len(spec.Command) == 0 || spec.Command[0] == "" {
-		return fmt.Errorf("%w: empty command", errdefs.ErrInvalidArgument)
-	}
-	for _, kv := range spec.Env {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsRune(kv, 0) {
-			return fmt.Errorf("%w: environment entry %q is not KEY=VALUE", errdefs.ErrInvalidArgument, kv)
-		}
-	}
 	for _, p := range []string{spec.RootFS, spec.CodeDir} {
 		if strings.ContainsAny(p, ",:") {
 			return fmt.Errorf("%w: path %s contains ',' or ':', which overlay options cannot carry", errdefs.ErrInvalidArgument, p)
 		}
-		if p != "" && !filepath.IsAbs(p) {
-			return fmt.Errorf("%w: path %s is not absolute", errdefs.ErrInvalidArgument, p)
-		}
 	}
-	if spec.WorkDir != "" && !filepath.IsAbs(spec.WorkDir) {
-		return fmt.Errorf("%w: working directory %s is not absolute", errdefs.ErrInvalidArgument, spec.WorkDir)
-	}
-	mode := spec.Network.Mode
-	if mode == "" {
-		mode = sandbox.NetworkNone
-	}
-	if !slices.Contains(d.Capabilities().Egress, mode) {
-		return fmt.Errorf("%w: network mode %s is not available (this driver offers %v)", errdefs.ErrInvalidArgument, mode, d.Capabilities().Egress)
-	}
-	return nil
+	return sandbox.CheckSpec(spec, d.Capabilities().Egress)
 }
 
 func validID(id string) error {
@@ -194,22 +172,7 @@ func validID(id string) error {
 }
 
 // limitsFor fills a Spec's zero limits from the driver's defaults.
-func (d *Driver) limitsFor(spec sandbox.Spec) sandbox.Limits {
-	l := spec.Limits
-	if l.CPUs == 0 {
-		l.CPUs = d.limits.CPUs
-	}
-	if l.MemoryBytes == 0 {
-		l.MemoryBytes = d.limits.MemoryBytes
-	}
-	if l.Pids == 0 {
-		l.Pids = d.limits.Pids
-	}
-	if l.DiskBytes == 0 {
-		l.DiskBytes = d.limits.DiskBytes
-	}
-	return l
-}
+func (d *Driver) limitsFor(spec sandbox.Spec) sandbox.Limits { return spec.Limits.Or(d.limits) }
 
 // sessionDir is the sandbox's (empty, on the host) mount point for its writable layers.
 func (d *Driver) sessionDir(id string) string { return filepath.Join(d.stateDir, "run", id) }
