@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -197,6 +198,14 @@ func TestManager_Public_PoolHandsOutFreshNamespaces(t *testing.T) {
 	}
 	ino1, addr1 := nsInode(t, n1.NS().Path()), n1.Addr()
 	veth1 := vethOf(t, addr1)
+	// Hold the first namespace so its inode number cannot be recycled for a new one: the
+	// kernel reuses freed namespace inode numbers, and only a handed-out-again namespace
+	// may then have the same one.
+	held, err := os.Open(n1.NS().Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = held.Close() }()
 	if err := n1.Close(); err != nil {
 		t.Fatal(err)
 	}
