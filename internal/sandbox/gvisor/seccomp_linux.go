@@ -32,17 +32,21 @@ var nsFlags = []uint64{
 	unix.CLONE_NEWUTS, unix.CLONE_NEWIPC, unix.CLONE_NEWCGROUP, unix.CLONE_NEWTIME,
 }
 
-// seccompSpec is the filter runsc loads inside the sandbox (--oci-seccomp): the deny-list,
-// clone with any namespace flag (one rule per flag: a rule's conditions are ANDed), and
-// clone3, whose flags a filter cannot read, with ENOSYS so that libc falls back to clone.
+// seccompSpec is the filter runsc loads inside the sandbox (--oci-seccomp): the deny-list
+// and clone with any namespace flag (one rule per flag: a rule's conditions are ANDed).
+//
+// clone3 is left alone. Its flags live in memory a filter cannot read, so linuxns answers
+// it with ENOSYS for libc to fall back to clone; but Debian's runsc (2022) ignores errnoRet
+// and answers EPERM, which libc does not retry, and every pthread_create failed ("can't
+// start new thread" in Python). So clone3 with namespace flags is not filtered here; any
+// namespace it made would be the sentry's own, inside gVisor, not the host kernel's.
 func seccompSpec() *specs.LinuxSeccomp {
-	eperm, enosys := uint(unix.EPERM), uint(unix.ENOSYS)
+	eperm := uint(unix.EPERM)
 	s := &specs.LinuxSeccomp{
 		DefaultAction: specs.ActAllow,
 		Architectures: []specs.Arch{specs.ArchX86_64},
 		Syscalls: []specs.LinuxSyscall{
 			{Names: deniedSyscalls, Action: specs.ActErrno, ErrnoRet: &eperm},
-			{Names: []string{"clone3"}, Action: specs.ActErrno, ErrnoRet: &enosys},
 		},
 	}
 	for _, f := range nsFlags {
