@@ -42,7 +42,7 @@ fuzz: ## run each fuzz target for 20s
 
 check: lint test ## everything CI runs: lint then the full test suite
 
-bench: ## run the benchmarks (root; ~3 min), writing bench/results/; installs bwrap and crun
+bench: ## run the benchmark harness (all drivers; 20–30 min with microvm under TCG) into bench/results
 	./bench/install-tools.sh
 	$(GO) run ./bench
 

@@ -39,11 +39,12 @@ type baseline struct {
 }
 
 // spawned is an agent started by a baseline: its invocation URL, a client that reaches it,
-// and how to stop it.
+// how to stop it, and optionally what to add to an error when it never answers.
 type spawned struct {
 	url    string
 	client *http.Client
 	stop   func() error
+	diag   func() string // nil: nothing to add
 }
 
 // firstByte retries POST url (body {"op":"incr"}) until the first response byte arrives or
@@ -93,7 +94,7 @@ func baselines(scratch string) ([]baseline, []string, func()) {
 	var skipped []string
 	release := func() {}
 	if netns.Available() != nil {
-		return out, []string{"bwrap and crun baselines need network namespaces (run as root)"}, release
+		return out, []string{"bwrap, crun and runsc baselines need network namespaces (run as root)"}, release
 	}
 	if bw, err := exec.LookPath("bwrap"); err == nil {
 		out = append(out, baseline{name: "bwrap", note: "bwrap --unshare-all (net: a fresh loopback netns), --ro-bind / /, proc, dev, tmpfs /tmp",
@@ -117,6 +118,11 @@ func baselines(scratch string) ([]baseline, []string, func()) {
 		}
 	} else {
 		skipped = append(skipped, "crun not installed (apt-get install crun)")
+	}
+	if b, why := runscBaseline(scratch); b != nil {
+		out = append(out, *b)
+	} else {
+		skipped = append(skipped, why)
 	}
 	return out, skipped, release
 }
@@ -220,8 +226,8 @@ func startBwrap(_ context.Context, bwrap string, a agentSpec) (*spawned, error) 
 }
 
 // startCrun writes an OCI bundle (root: the helper's bind of the host /, read-only; the
-// agent's argv) and runs
-// it with `crun run --detach` in a fresh loopback-only network namespace.
+// agent's argv) and runs it with `crun run --detach` in a fresh loopback-only network
+// namespace.
 func startCrun(ctx context.Context, crun []string, root, dir string, seq int64, a agentSpec) (*spawned, error) {
 	id := fmt.Sprintf("bench-%d-%d", os.Getpid(), seq)
 	bundle := filepath.Join(dir, id)
@@ -238,38 +244,10 @@ func startCrun(ctx context.Context, crun []string, root, dir string, seq int64, 
 		if err != nil {
 			err = fmt.Errorf("crun delete %s: %w: %s", id, err, out)
 		}
+		removeCgroupLeftovers(id)
 		return errors.Join(err, ns.Close(), os.RemoveAll(bundle))
 	}
-	cwd := a.dir
-	if cwd == "" {
-		cwd = "/"
-	}
-	mounts := []map[string]any{
-		{"destination": "/proc", "type": "proc", "source": "proc"},
-		{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-		{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "nodev", "mode=1777"}},
-	}
-	for _, d := range hostDirs(a) {
-		mounts = append(mounts, map[string]any{"destination": d, "type": "bind", "source": d, "options": []string{"rbind", "ro"}})
-	}
-	spec := map[string]any{
-		"ociVersion": "1.0.2",
-		"process": map[string]any{
-			"terminal": false, "user": map[string]any{"uid": 0, "gid": 0},
-			"args": a.argv, "cwd": cwd,
-			"env":             append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "PORT=8080"}, a.env...),
-			"noNewPrivileges": true,
-		},
-		"root":     map[string]any{"path": root, "readonly": true},
-		"hostname": id,
-		"mounts":   mounts,
-		"linux": map[string]any{
-			"namespaces": []map[string]any{
-				{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"},
-				{"type": "network", "path": ns.Path()},
-			},
-		},
-	}
+	spec := ociSpec(a, root, ns.Path(), id)
 	raw, err := json.Marshal(spec)
 	if err != nil {
 		return nil, errors.Join(err, cleanup())

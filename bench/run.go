@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,10 +26,12 @@ var knownDrivers = []string{"process", "linuxns", "gvisor", "microvm"}
 
 // config is what the command line chose.
 type config struct {
-	Short  bool
-	Out    string
-	Only   *regexp.Regexp // nil: every scenario
-	Logger *slog.Logger
+	Short   bool
+	Keep    bool // keep the scratch directory (servers' data and logs) and name it
+	Out     string
+	Only    *regexp.Regexp // nil: every scenario
+	Drivers *regexp.Regexp // nil: every known driver
+	Logger  *slog.Logger
 }
 
 // outputs are the files a run wrote and the report they hold.
@@ -42,10 +47,10 @@ type suite struct {
 	report  *stats.Report
 	bins    *harness.Binaries
 	scratch string
-	envs    []*harness.Env    // one per available driver, in knownDrivers order
+	envs    []*harness.Env    // one per available driver, in knownDrivers order (pools off)
 	missing map[string]string // driver → why it is not measured
 	agents  map[string]*deployed
-	python  string // the interpreter Berth runs the Python agent with
+	pythons map[string]string // driver → the interpreter Berth runs the Python agent with
 	figs    figures
 	ran     map[string]bool // scenarios run
 }
@@ -66,6 +71,7 @@ func scenarios() []scenario {
 	return []scenario{
 		{"cold-start", coldStart},
 		{"heavy-python", heavyPython},
+		{"warm-pool", warmPool},
 		{"creation-rate", creationRate},
 		{"density", density},
 		{"load", runLoad},
@@ -82,11 +88,19 @@ func run(ctx context.Context, cfg config) (outputs, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	scratch, err := os.MkdirTemp(scratchBase(), "berth-bench-")
+	// A short name: the microvm driver's unix sockets live under the data directory, and
+	// a socket path may not exceed 107 bytes.
+	scratch, err := os.MkdirTemp(scratchBase(), "bench-")
 	if err != nil {
 		return outputs{}, fmt.Errorf("scratch dir: %w", err)
 	}
-	defer func() { _ = os.RemoveAll(scratch) }()
+	defer func() {
+		if cfg.Keep {
+			log.Info("scratch directory kept", "dir", scratch)
+			return
+		}
+		_ = os.RemoveAll(scratch)
+	}()
 
 	log.Info("building berth and the test agent")
 	bins, err := harness.Build(ctx, filepath.Join(scratch, "bin"))
@@ -94,8 +108,8 @@ func run(ctx context.Context, cfg config) (outputs, error) {
 		return outputs{}, err
 	}
 	r := &stats.Report{StartedAt: start.UTC(), Short: cfg.Short, Machine: harness.DescribeMachine(ctx, bins.Version)}
-	s := &suite{cfg: cfg, log: log, report: r, bins: bins, scratch: scratch,
-		missing: map[string]string{}, agents: map[string]*deployed{}, figs: newFigures(), ran: map[string]bool{}}
+	s := &suite{cfg: cfg, log: log, report: r, bins: bins, scratch: scratch, missing: map[string]string{},
+		agents: map[string]*deployed{}, pythons: map[string]string{}, figs: newFigures(), ran: map[string]bool{}}
 	defer s.closeEnvs()
 	s.startDrivers(ctx)
 	if len(s.envs) == 0 {
@@ -131,23 +145,60 @@ func run(ctx context.Context, cfg config) (outputs, error) {
 	return outputs{JSON: jsonPath, Markdown: mdPath, Report: r}, errors.Join(failures...)
 }
 
-// startDrivers starts one server per known driver; those that cannot start are noted.
+// startDrivers starts one server per known driver, with warm pools off (every new session
+// is a pool miss); those that cannot start are noted.
 func (s *suite) startDrivers(ctx context.Context) {
+	compiled, err := s.bins.CompiledDrivers(ctx, s.scratch)
+	if err != nil {
+		s.log.Warn("cannot list the compiled-in drivers; trying each", "err", err)
+	}
 	for _, d := range knownDrivers {
-		env, err := harness.Start(ctx, s.bins, harness.Options{
-			Driver: d, Dir: filepath.Join(s.scratch, d), Logger: s.log, MaxSessions: 5000,
-		})
-		if err != nil {
-			reason := err.Error()
-			if strings.Contains(reason, "unknown sandbox driver") {
-				reason = "driver not built yet"
-			}
-			s.missing[d] = reason
-			s.log.Info("driver not measured", "driver", d, "why", reason)
+		var why string
+		switch {
+		case s.cfg.Drivers != nil && !s.cfg.Drivers.MatchString(d):
+			why = "not selected (-drivers)"
+		case compiled != nil && !slices.Contains(compiled, d):
+			why = "driver not built yet (not compiled into berth)"
+		}
+		var env *harness.Env
+		if why == "" {
+			env, why = s.startServer(ctx, d, false)
+		}
+		if why != "" {
+			s.missing[d] = why
+			s.log.Info("driver not measured", "driver", d, "why", why)
 			continue
 		}
 		s.envs = append(s.envs, env)
 	}
+}
+
+// startServer starts a berth server for driver: with pools off (--pool-size 0; logging at
+// info, for the "session started" lines), or with warm pools on (one pooled sandbox per
+// endpoint, a memory budget that never limits it, logging at debug for the "pooled sandbox
+// ready" lines). It returns why not when the server cannot start.
+func (s *suite) startServer(ctx context.Context, driver string, pools bool) (*harness.Env, string) {
+	opts := harness.Options{Driver: driver, Dir: filepath.Join(s.scratch, driver), Logger: s.log, MaxSessions: 5000,
+		LogLevel: "info", ExtraArgs: []string{"--pool-size", "0"}}
+	if pools {
+		opts.Dir = filepath.Join(s.scratch, driver+"-pool")
+		opts.LogLevel = "debug"
+		opts.ExtraArgs = []string{"--pool-size", "1", "--pool-memory-bytes", strconv.FormatInt(1<<40, 10)}
+	}
+	if driver == "microvm" {
+		if why := s.microvmOptions(ctx, &opts); why != "" {
+			return nil, why
+		}
+	}
+	env, err := harness.Start(ctx, s.bins, opts)
+	if err != nil {
+		reason := err.Error()
+		if strings.Contains(reason, "unknown sandbox driver") {
+			return nil, "driver not built yet"
+		}
+		return nil, "cannot run here: " + reason
+	}
+	return env, ""
 }
 
 func (s *suite) closeEnvs() {
@@ -163,6 +214,16 @@ func (s *suite) deployedOn(ctx context.Context, env *harness.Env) (*deployed, er
 	if d, ok := s.agents[env.Driver]; ok {
 		return d, nil
 	}
+	d, err := deployAgents(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	s.agents[env.Driver] = d
+	return d, nil
+}
+
+// deployAgents deploys the Go agent image and the Python agents' zips on env's server.
+func deployAgents(ctx context.Context, env *harness.Env) (*deployed, error) {
 	var d deployed
 	var err error
 	if d.goARN, err = env.DeployGoAgent(ctx, "bench_go", nil); err != nil {
@@ -174,17 +235,26 @@ func (s *suite) deployedOn(ctx context.Context, env *harness.Env) (*deployed, er
 	if d.heavyARN, err = env.DeployHeavyPythonAgent(ctx, "bench_heavy_py", nil); err != nil {
 		return nil, err
 	}
-	s.agents[env.Driver] = &d
 	return &d, nil
 }
 
-// pythonExecutable asks the Python agent running under Berth which interpreter runs it, so
-// the baselines run the same one.
-func (s *suite) pythonExecutable(ctx context.Context) (string, error) {
-	if s.python != "" {
-		return s.python, nil
+// arnOf is the runtime of one of the benchmark agents.
+func (d *deployed) arnOf(agent string) string {
+	switch agent {
+	case agentPy:
+		return d.pyARN
+	case agentHeavy:
+		return d.heavyARN
+	default:
+		return d.goARN
 	}
-	env := s.envs[0]
+}
+
+// pythonOn asks the Python agent running under env's driver which interpreter runs it.
+func (s *suite) pythonOn(ctx context.Context, env *harness.Env) (string, error) {
+	if p, ok := s.pythons[env.Driver]; ok {
+		return p, nil
+	}
 	d, err := s.deployedOn(ctx, env)
 	if err != nil {
 		return "", err
@@ -201,8 +271,52 @@ func (s *suite) pythonExecutable(ctx context.Context) (string, error) {
 	if err := json.Unmarshal(t.Body, &info); err != nil || info.Executable == "" {
 		return "", fmt.Errorf("python agent info %q: %w", t.Body, err)
 	}
-	s.python = info.Executable
-	return s.python, nil
+	s.pythons[env.Driver] = info.Executable
+	return info.Executable, nil
+}
+
+// baselinePython is the interpreter the baselines run the Python agents with: the one the
+// linuxns driver runs (its Python target compares it with the bare process), else another
+// isolating driver's, else any driver's, else python3 from $PATH when no driver could run
+// the agent (Debian's /usr/bin/python3 first, which the isolating drivers also run). Drivers
+// that bind the host's /usr see the host's interpreter at the same path; the process driver
+// may find another on $PATH.
+func (s *suite) baselinePython(ctx context.Context) (string, error) {
+	order := slices.Clone(s.envs)
+	rank := func(e *harness.Env) int {
+		if i := slices.Index([]string{"linuxns", "gvisor", "microvm"}, e.Driver); i >= 0 {
+			return i
+		}
+		return 3
+	}
+	slices.SortStableFunc(order, func(a, b *harness.Env) int { return rank(a) - rank(b) })
+	var errs []error
+	for _, env := range order {
+		p, err := s.pythonOn(ctx, env)
+		if err == nil {
+			return p, nil
+		}
+		errs = append(errs, fmt.Errorf("%s driver: %w", env.Driver, err))
+	}
+	for _, name := range []string{"/usr/bin/python3", "python3"} {
+		if p, err := exec.LookPath(name); err == nil {
+			s.log.Warn("no driver ran the Python agent; the baselines use "+p, "err", errors.Join(errs...))
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no Python interpreter for the baselines: %w", errors.Join(errs...))
+}
+
+// eachDriver runs f for every driver's server; one that fails does not keep the others
+// from being measured. It returns the failures, each named by its driver.
+func (s *suite) eachDriver(f func(env *harness.Env) error) error {
+	var errs []error
+	for _, env := range s.envs {
+		if err := f(env); err != nil {
+			errs = append(errs, fmt.Errorf("%s driver: %w", env.Driver, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // counts picks the full or the short figure.

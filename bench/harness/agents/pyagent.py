@@ -2,11 +2,14 @@
 
 GET /ping answers Healthy. POST /invocations answers a small JSON document: {"op": "info"}
 returns the interpreter's executable and pid (the harness runs the same interpreter bare),
-{"op": "incr"} a per-process counter; any other body is echoed back.
+{"op": "incr"} a per-process counter; any other body is echoed back. SIGTERM ends it at
+once, as it would a real agent's server: as PID 1 of a sandbox's PID namespace the default
+action is to ignore it, and every stop would wait out the driver's grace period.
 """
 # HEAVY-IMPORTS
 import json
 import os
+import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -52,4 +55,5 @@ class Agent(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Agent).serve_forever()
