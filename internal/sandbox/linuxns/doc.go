@@ -38,9 +38,11 @@
 // through cgroups v1 or v2 (package cgroup); Usage reads the same accounting. A sandbox
 // killed for exceeding its memory reports it in ExitErr.
 //
-// Stop sends SIGTERM to the agent, SIGKILLs the whole cgroup after the grace period (the
-// kernel then tears down the PID namespace, the mounts and their tmpfs), removes the cgroup
-// and the state directory, and closes the network namespace: nothing of the sandbox remains.
+// Stop sends SIGTERM to the agent if it handles it (as PID 1 it would otherwise ignore it,
+// so an agent without a handler gets no grace period), SIGKILLs the whole cgroup after the
+// grace period (the kernel then tears down the PID namespace, the mounts and their tmpfs),
+// removes the cgroup and the state directory, and closes the network namespace: nothing of
+// the sandbox remains.
 //
 // Known limits: the agent is PID 1, so orphaned grandchildren it does not reap stay zombies
 // until the sandbox ends (they count towards the pids limit); the seccomp filter exists for

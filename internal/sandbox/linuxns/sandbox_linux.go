@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -88,6 +90,22 @@ func (s *nsSandbox) Usage(context.Context) (sandbox.Usage, error) {
 	return sandbox.Usage{CPUTime: st.CPUTime, MemoryBytes: st.MemoryBytes, MemoryPeakBytes: st.MemoryPeakBytes}, nil
 }
 
+// catches reports whether process pid has a handler for sig (SigCgt in its status). An
+// unreadable status counts as catching, so the grace period is kept.
+func catches(pid int, sig syscall.Signal) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigCgt:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err != nil || mask&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	return true
+}
+
 // state is what Reclaim needs after a crash.
 type state struct {
 	ID     string `json:"id"`
@@ -114,6 +132,9 @@ func (s *nsSandbox) stop(ctx context.Context) error {
 	select {
 	case <-s.c.exited:
 	default:
+		if !catches(s.c.pid, syscall.SIGTERM) {
+			break // PID 1 of a namespace ignores signals it has no handler for: no grace
+		}
 		_ = s.c.cmd.Process.Signal(syscall.SIGTERM)
 		t := time.NewTimer(s.d.grace)
 		select {
