@@ -3,6 +3,7 @@ package dataplane
 import (
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,7 +35,7 @@ func (a *API) instrument(operation string, next http.Handler) http.Handler {
 		mt.Call(ctx, operation, runtimeID, endpoint, status, time.Since(start))
 		if status < 400 {
 			if body != nil {
-				mt.ProxyBytes(ctx, "request", body.n)
+				mt.ProxyBytes(ctx, "request", body.n.Load())
 			}
 			mt.ProxyBytes(ctx, "response", cw.n)
 		}
@@ -67,14 +68,16 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush, deadlines and Hijack of the real writer.
 func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
-// countingBody counts the request body bytes read.
+// countingBody counts the request body bytes read. The proxy's transport may still be
+// reading it after the handler has returned (an agent that answers before reading the whole
+// body), hence the atomic count.
 type countingBody struct {
 	io.ReadCloser
-	n int64
+	n atomic.Int64
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	b.n += int64(n)
+	b.n.Add(int64(n))
 	return n, err
 }
