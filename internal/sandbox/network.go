@@ -27,3 +27,12 @@ type NetworkProvider interface {
 	// Prepare returns the network for sandbox id under policy p.
 	Prepare(ctx context.Context, id string, p NetworkPolicy) (Network, error)
 }
+
+// EgressModes are the modes a driver with provider p (nil: none) can enforce: NetworkNone
+// alone without a provider.
+func EgressModes(p NetworkProvider) []NetworkMode {
+	if p == nil {
+		return []NetworkMode{NetworkNone}
+	}
+	return p.Modes()
+}

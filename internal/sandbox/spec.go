@@ -33,10 +33,8 @@ func CheckSpec(spec Spec, egress []NetworkMode) error {
 	if len(spec.Command) == 0 || spec.Command[0] == "" {
 		return fmt.Errorf("%w: empty command", errdefs.ErrInvalidArgument)
 	}
-	for _, kv := range spec.Env {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsRune(kv, 0) {
-			return fmt.Errorf("%w: environment entry %q is not KEY=VALUE", errdefs.ErrInvalidArgument, kv)
-		}
+	if err := CheckEnv(spec.Env); err != nil {
+		return err
 	}
 	for _, p := range []string{spec.RootFS, spec.CodeDir, spec.WorkDir} {
 		if p != "" && !path.IsAbs(p) {
@@ -49,6 +47,16 @@ func CheckSpec(spec Spec, egress []NetworkMode) error {
 	}
 	if !slices.Contains(egress, mode) {
 		return fmt.Errorf("%w: network mode %s is not available (this driver offers %v)", errdefs.ErrInvalidArgument, mode, egress)
+	}
+	return nil
+}
+
+// CheckEnv checks that every entry of env is KEY=VALUE with a non-empty key and no NUL.
+func CheckEnv(env []string) error {
+	for _, kv := range env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsRune(kv, 0) {
+			return fmt.Errorf("%w: environment entry %q is not KEY=VALUE", errdefs.ErrInvalidArgument, kv)
+		}
 	}
 	return nil
 }

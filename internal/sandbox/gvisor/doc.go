@@ -76,7 +76,7 @@
 //   - Pids the agent sees are the sandbox's own, not host pids.
 //   - runsc reports an agent killed by signal n as exit status 128+n, which ExitErr reports
 //     as that signal; an agent that itself exits with a status above 128 looks the same.
-//     Status 128 with a runsc message means runsc failed (ExitError.Runsc).
+//     Status 128 with a runsc message means runsc failed (sandbox.ExitError.Detail).
 //   - What an Exec'd command leaves running in the background lives until Stop.
 //   - Egress other than NetworkNone needs Config.Network (sandbox.Options.Network).
 //   - No checkpoint/restore: Debian's runsc (2022-12-19) cannot checkpoint a sandbox on the

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -116,11 +115,7 @@ func (d *Driver) Name() string { return Name }
 // Capabilities announces gVisor isolation, Exec, Reclaim and the egress modes of the
 // network provider (loopback only without one).
 func (d *Driver) Capabilities() sandbox.Capabilities {
-	egress := []sandbox.NetworkMode{sandbox.NetworkNone}
-	if d.network != nil {
-		egress = d.network.Modes()
-	}
-	return sandbox.Capabilities{Isolation: "gvisor", Exec: true, Reclaim: true, Egress: egress}
+	return sandbox.Capabilities{Isolation: "gvisor", Exec: true, Reclaim: true, Egress: sandbox.EgressModes(d.network)}
 }
 
 // Available reports what this host lacks to run gVisor sandboxes (runsc, root, cgroups,
@@ -200,37 +195,7 @@ func (d *Driver) validate(spec sandbox.Spec) error {
 	if err := validID(spec.ID); err != nil {
 		return err
 	}
-	if len(spec.Command) == 0 || spec.Command[0] == "" {
-		return fmt.Errorf("%w: empty command", errdefs.ErrInvalidArgument)
-	}
-	if err := validEnv(spec.Env); err != nil {
-		return err
-	}
-	for _, p := range []string{spec.RootFS, spec.CodeDir} {
-		if p != "" && !filepath.IsAbs(p) {
-			return fmt.Errorf("%w: path %s is not absolute", errdefs.ErrInvalidArgument, p)
-		}
-	}
-	if spec.WorkDir != "" && !filepath.IsAbs(spec.WorkDir) {
-		return fmt.Errorf("%w: working directory %s is not absolute", errdefs.ErrInvalidArgument, spec.WorkDir)
-	}
-	mode := spec.Network.Mode
-	if mode == "" {
-		mode = sandbox.NetworkNone
-	}
-	if egress := d.Capabilities().Egress; !slices.Contains(egress, mode) {
-		return fmt.Errorf("%w: network mode %s is not available (the gvisor driver offers %v)", errdefs.ErrInvalidArgument, mode, egress)
-	}
-	return nil
-}
-
-func validEnv(env []string) error {
-	for _, kv := range env {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsRune(kv, 0) {
-			return fmt.Errorf("%w: environment entry %q is not KEY=VALUE", errdefs.ErrInvalidArgument, kv)
-		}
-	}
-	return nil
+	return sandbox.CheckSpec(spec, d.Capabilities().Egress)
 }
 
 // validID accepts ids that are safe as a directory name and as a runsc container id.
@@ -279,22 +244,7 @@ func idChar(r rune) bool {
 }
 
 // limitsFor fills a Spec's zero limits from the driver's defaults.
-func (d *Driver) limitsFor(spec sandbox.Spec) sandbox.Limits {
-	l := spec.Limits
-	if l.CPUs == 0 {
-		l.CPUs = d.limits.CPUs
-	}
-	if l.MemoryBytes == 0 {
-		l.MemoryBytes = d.limits.MemoryBytes
-	}
-	if l.Pids == 0 {
-		l.Pids = d.limits.Pids
-	}
-	if l.DiskBytes == 0 {
-		l.DiskBytes = d.limits.DiskBytes
-	}
-	return l
-}
+func (d *Driver) limitsFor(spec sandbox.Spec) sandbox.Limits { return spec.Limits.Or(d.limits) }
 
 // bundleFor describes the sandbox's bundle.
 func (d *Driver) bundleFor(spec sandbox.Spec, l sandbox.Limits, network sandbox.Network) bundleSpec {
@@ -323,24 +273,6 @@ func (d *Driver) bundleFor(spec sandbox.Spec, l sandbox.Limits, network sandbox.
 	}
 	return b
 }
-
-// openNetwork gives the sandbox its network namespace: the provider's, or a loopback-only
-// one.
-func (d *Driver) openNetwork(ctx context.Context, spec sandbox.Spec) (sandbox.Network, error) {
-	if d.network != nil {
-		return d.network.Prepare(ctx, spec.ID, spec.Network)
-	}
-	ns, err := netns.New()
-	if err != nil {
-		return nil, err
-	}
-	return loopbackOnly{ns}, nil
-}
-
-// loopbackOnly is the network of a driver without a provider.
-type loopbackOnly struct{ *netns.NS }
-
-func (loopbackOnly) Env() []string { return nil }
 
 // sandboxDir holds one sandbox's bundle, runsc state and pid files.
 func (d *Driver) sandboxDir(id string) string { return filepath.Join(d.stateDir, id) }

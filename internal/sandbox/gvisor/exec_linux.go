@@ -37,7 +37,7 @@ func (s *gvSandbox) exec(ctx context.Context, req sandbox.ExecRequest) (int, err
 	if len(req.Command) == 0 || req.Command[0] == "" {
 		return 0, fmt.Errorf("%w: empty command", errdefs.ErrInvalidArgument)
 	}
-	if err := validEnv(req.Env); err != nil {
+	if err := sandbox.CheckEnv(req.Env); err != nil {
 		return 0, err
 	}
 	if req.WorkDir != "" && !filepath.IsAbs(req.WorkDir) {

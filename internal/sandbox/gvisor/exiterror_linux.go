@@ -1,44 +1,12 @@
 package gvisor
 
 import (
+	"berth.dev/berth/internal/sandbox"
 	"errors"
-	"fmt"
 	"os/exec"
 	"strings"
 	"syscall"
 )
-
-// ExitError describes how a sandbox's agent ended.
-type ExitError struct {
-	// Code is the exit status, or -1 if a signal killed the agent.
-	Code int
-	// Signal is the signal that killed the agent, or 0.
-	Signal syscall.Signal
-	// OOM says the sandbox was killed for exceeding MemoryLimit.
-	OOM         bool
-	MemoryLimit int64
-	// Runsc is runsc's own error when runsc, not the agent, failed (exit status 128:
-	// the program could not be executed, for example).
-	Runsc string
-}
-
-// Error renders the status like os.ProcessState, and names an out-of-memory kill.
-func (e *ExitError) Error() string {
-	s := fmt.Sprintf("exit status %d", e.Code)
-	if e.Signal != 0 {
-		s = "signal: " + e.Signal.String()
-	}
-	if e.Runsc != "" {
-		s += " (runsc: " + e.Runsc + ")"
-	}
-	if e.OOM {
-		s += fmt.Sprintf(" (out of memory: the sandbox exceeded its %d MiB memory limit)", e.MemoryLimit>>20)
-	}
-	return s
-}
-
-// ExitCode returns the exit status, or -1 if a signal killed the agent.
-func (e *ExitError) ExitCode() int { return e.Code }
 
 // runscStatus is the status runsc exited with: the container's exit status, or 128+n
 // when signal n killed the container's process (or runsc itself). -1 means runsc did not
@@ -81,15 +49,15 @@ func runscError(tail, prefix string) string {
 }
 
 // exitError converts the status of `runsc run`; nil for a clean exit.
-func exitError(status int) *ExitError {
+func exitError(status int) *sandbox.ExitError {
 	switch {
 	case status == 0:
 		return nil
 	case status < 0:
-		return &ExitError{Code: -1}
+		return &sandbox.ExitError{Code: -1}
 	case status > 128 && status <= 128+64:
-		return &ExitError{Code: -1, Signal: syscall.Signal(status - 128)}
+		return &sandbox.ExitError{Code: -1, Signal: syscall.Signal(status - 128)}
 	default:
-		return &ExitError{Code: status}
+		return &sandbox.ExitError{Code: status}
 	}
 }

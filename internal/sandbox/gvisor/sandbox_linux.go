@@ -88,11 +88,13 @@ func (s *gvSandbox) describeExit() error {
 	status := runscStatus(s.runner.waitErr)
 	ee := exitError(status)
 	if status == runscFailure {
-		ee.Runsc = runscError(s.runner.stderr.String(), runFailed)
+		if msg := runscError(s.runner.stderr.String(), runFailed); msg != "" {
+			ee.Detail = "runsc: " + msg
+		}
 	}
 	if s.runner.oomKills > 0 {
 		if ee == nil {
-			ee = &ExitError{Code: -1}
+			ee = &sandbox.ExitError{Code: -1}
 		}
 		ee.OOM = true
 		ee.MemoryLimit = s.limits.MemoryBytes

@@ -17,6 +17,7 @@ import (
 
 	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/sandbox/cgroup"
+	"berth.dev/berth/internal/sandbox/netns"
 )
 
 // ioDrain bounds how long reaping runsc waits for output pipes a leftover process holds.
@@ -52,7 +53,7 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, dir string) (_ *g
 	if err != nil {
 		return nil, err
 	}
-	t.net, err = d.openNetwork(ctx, spec)
+	t.net, err = netns.Prepare(ctx, d.network, spec.ID, spec.Network)
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}

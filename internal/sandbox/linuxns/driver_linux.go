@@ -105,11 +105,7 @@ func (d *Driver) Name() string { return Name }
 // Capabilities announces namespace isolation, Exec, Reclaim and the egress modes of the
 // network provider.
 func (d *Driver) Capabilities() sandbox.Capabilities {
-	egress := []sandbox.NetworkMode{sandbox.NetworkNone}
-	if d.network != nil {
-		egress = d.network.Modes()
-	}
-	return sandbox.Capabilities{Isolation: "namespaces", Exec: true, Reclaim: true, Egress: egress}
+	return sandbox.Capabilities{Isolation: "namespaces", Exec: true, Reclaim: true, Egress: sandbox.EgressModes(d.network)}
 }
 
 // Available reports what this host lacks to run namespace sandboxes, or nil.
@@ -178,23 +174,6 @@ func (d *Driver) limitsFor(spec sandbox.Spec) sandbox.Limits { return spec.Limit
 func (d *Driver) sessionDir(id string) string { return filepath.Join(d.stateDir, "run", id) }
 
 func cgroupName(id string) string { return cgroupParent + "/" + id }
-
-// openNetwork gives the sandbox its network namespace.
-func (d *Driver) openNetwork(ctx context.Context, spec sandbox.Spec) (sandbox.Network, error) {
-	if d.network != nil {
-		return d.network.Prepare(ctx, spec.ID, spec.Network)
-	}
-	ns, err := netns.New()
-	if err != nil {
-		return nil, err
-	}
-	return loopbackOnly{ns}, nil
-}
-
-// loopbackOnly is the network of a driver without a provider.
-type loopbackOnly struct{ *netns.NS }
-
-func (loopbackOnly) Env() []string { return nil }
 
 // removeDir removes the sandbox's mount point; it is empty on the host.
 func removeDir(dir string) error {

@@ -62,15 +62,15 @@ func (s *nsSandbox) ExitErr() error {
 }
 
 func (s *nsSandbox) describeExit() error {
-	var ee *ExitError
+	var ee *sandbox.ExitError
 	if ps := s.c.cmd.ProcessState; ps != nil {
 		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
-			ee = exitError(ws)
+			ee = sandbox.ExitStatus(ws)
 		}
 	}
 	if st, err := s.cg.Stats(); err == nil && st.OOMKills > 0 {
 		if ee == nil {
-			ee = &ExitError{Code: -1}
+			ee = &sandbox.ExitError{Code: -1}
 		}
 		ee.OOM = true
 		ee.MemoryLimit = s.limits.MemoryBytes

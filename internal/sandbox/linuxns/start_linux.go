@@ -16,6 +16,7 @@ import (
 	"berth.dev/berth/internal/image"
 	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/sandbox/cgroup"
+	"berth.dev/berth/internal/sandbox/netns"
 	"berth.dev/berth/internal/sandbox/rootfs"
 )
 
@@ -47,7 +48,7 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec) (_ *nsSandbox, er
 		defer cancel()
 		_ = cg.Destroy(ctx)
 	})
-	network, err := d.openNetwork(ctx, spec)
+	network, err := netns.Prepare(ctx, d.network, spec.ID, spec.Network)
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/sandbox"
 )
 
 // ErrClosed is returned by the methods of an NS after Close.
@@ -278,3 +279,21 @@ func (n *NS) ListenPacket(network, addr string) (net.PacketConn, error) {
 	}
 	return pc, nil
 }
+
+// Prepare gives sandbox id its network under policy pol: p's, or, when p is nil, a fresh
+// loopback-only namespace (which only NetworkNone asks for; drivers check the mode first).
+func Prepare(ctx context.Context, p sandbox.NetworkProvider, id string, pol sandbox.NetworkPolicy) (sandbox.Network, error) {
+	if p != nil {
+		return p.Prepare(ctx, id, pol)
+	}
+	ns, err := New()
+	if err != nil {
+		return nil, err
+	}
+	return loopbackOnly{ns}, nil
+}
+
+// loopbackOnly is a sandbox.Network that needs no agent environment.
+type loopbackOnly struct{ *NS }
+
+func (loopbackOnly) Env() []string { return nil }

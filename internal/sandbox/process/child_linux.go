@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/sandbox/netns"
 )
 
@@ -25,8 +26,8 @@ type child struct {
 	pid       int
 	startTime uint64 // clock ticks after boot
 	pidfd     *os.File
-	exited    chan struct{} // closed when the process has exited (it is a zombie then)
-	exitErr   *ExitError    // set before exited is closed
+	exited    chan struct{}      // closed when the process has exited (it is a zombie then)
+	exitErr   *sandbox.ExitError // set before exited is closed
 }
 
 // startChild starts cmd in its own session, forked from a thread inside ns so that it
@@ -93,10 +94,10 @@ func (c *child) watch() {
 	// The zombie's stat still carries its wait status.
 	st, err := readStat(c.pid)
 	if err != nil {
-		c.exitErr = &ExitError{Code: -1}
+		c.exitErr = &sandbox.ExitError{Code: -1}
 		return
 	}
-	c.exitErr = exitError(syscall.WaitStatus(st.exitCode))
+	c.exitErr = sandbox.ExitStatus(syscall.WaitStatus(st.exitCode))
 }
 
 // done reports whether the process has exited.

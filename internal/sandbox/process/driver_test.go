@@ -166,7 +166,7 @@ func TestSandbox_Stop_GraceThenKill(t *testing.T) {
 	if alive(pid) {
 		t.Errorf("the shell's child %d survived Stop", pid)
 	}
-	var exitErr *process.ExitError
+	var exitErr *sandbox.ExitError
 	if !errors.As(sb.ExitErr(), &exitErr) || exitErr.Signal != syscall.SIGKILL || exitErr.ExitCode() != -1 {
 		t.Errorf("ExitErr() = %v, want signal: killed", sb.ExitErr())
 	}

@@ -72,7 +72,7 @@ func (s *processSandbox) DialContext(ctx context.Context, network string, port i
 // Done is closed when the agent's main process has exited.
 func (s *processSandbox) Done() <-chan struct{} { return s.main.exited }
 
-// ExitErr returns nil before Done and after a clean exit, else an *ExitError.
+// ExitErr returns nil before Done and after a clean exit, else an *sandbox.ExitError.
 func (s *processSandbox) ExitErr() error {
 	if !s.main.done() || s.main.exitErr == nil {
 		return nil
