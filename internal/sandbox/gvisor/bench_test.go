@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/sandbox"
+	"berth.dev/berth/internal/sandbox/sandboxtest"
 	"berth.dev/berth/test/testagent"
 )
 
@@ -20,7 +21,7 @@ import (
 // reports the median and the 90th percentile besides the mean.
 func BenchmarkStart(b *testing.B) {
 	d := newDriver(b, b.TempDir())
-	rootFS := imageRoot(b, testagent.Binary(b))
+	rootFS := sandboxtest.ImageRoot(b, testagent.Binary(b))
 	code := pythonCode(b)
 	for _, bc := range []struct {
 		name string

@@ -42,43 +42,6 @@ func newDriver(t testing.TB, stateDir string) *gvisor.Driver {
 	return d
 }
 
-// imageRoot builds an image-like root filesystem: the agent at /agent, /srv and /tmp
-// writable by everyone (as in testagent.Image), and the host's dash with its C library as
-// /bin/sh for Exec.
-func imageRoot(t testing.TB, agentBin string) string {
-	t.Helper()
-	root := t.TempDir()
-	if err := os.Chmod(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, dir := range []string{"srv", "tmp", "bin", "lib/x86_64-linux-gnu", "lib64"} {
-		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, dir := range []string{"srv", "tmp"} {
-		if err := os.Chmod(filepath.Join(root, dir), 0o1777); err != nil {
-			t.Fatal(err)
-		}
-	}
-	files := map[string]string{
-		"agent":                          agentBin,
-		"bin/sh":                         "/bin/sh",
-		"lib/x86_64-linux-gnu/libc.so.6": "/lib/x86_64-linux-gnu/libc.so.6",
-		"lib64/ld-linux-x86-64.so.2":     "/lib64/ld-linux-x86-64.so.2",
-	}
-	for dst, src := range files {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(root, dst), b, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
 func TestRegister_GVisor(t *testing.T) {
 	d, err := sandbox.New(gvisor.Name, sandbox.Options{StateDir: t.TempDir()})
 	if err != nil {
@@ -111,7 +74,7 @@ func TestDriver_Available_MissingRunsc(t *testing.T) {
 func TestDriver_Conformance_RootFS(t *testing.T) {
 	stateDir := t.TempDir()
 	d := newDriver(t, stateDir)
-	rootFS := imageRoot(t, testagent.Binary(t))
+	rootFS := sandboxtest.ImageRoot(t, testagent.Binary(t))
 	sandboxtest.Run(t, d, sandboxtest.Options{
 		Spec: func(*testing.T, string) sandbox.Spec {
 			// HOME is set: runsc would add it otherwise (see the package doc).
@@ -245,7 +208,7 @@ func TestDriver_PythonOnBase(t *testing.T) {
 // and the next sandbox of the image does not see them.
 func TestDriver_RootFSUnchanged(t *testing.T) {
 	d := newDriver(t, t.TempDir())
-	rootFS := imageRoot(t, testagent.Binary(t))
+	rootFS := sandboxtest.ImageRoot(t, testagent.Binary(t))
 	write := func(id string) (string, int) {
 		t.Helper()
 		sb, err := d.Start(t.Context(), sandbox.Spec{ID: id, RootFS: rootFS, WorkDir: "/srv", Command: []string{"/agent"}, Env: []string{"PATH=/bin"}})
@@ -296,7 +259,7 @@ func TestDriver_Start_Errors(t *testing.T) {
 	if !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Errorf("Start with a missing root filesystem = %v, want ErrInvalidArgument", err)
 	}
-	private := imageRoot(t, "/bin/true")
+	private := sandboxtest.ImageRoot(t, "/bin/true")
 	if err := os.Chmod(private, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +275,7 @@ func TestDriver_Start_Errors(t *testing.T) {
 // A program that does not exist in the root ends the sandbox at once, and ExitErr names it.
 func TestDriver_Start_MissingProgram(t *testing.T) {
 	d := newDriver(t, t.TempDir())
-	sb, err := d.Start(t.Context(), sandbox.Spec{ID: "missing", RootFS: imageRoot(t, "/bin/true"), Command: []string{"/nope"}})
+	sb, err := d.Start(t.Context(), sandbox.Spec{ID: "missing", RootFS: sandboxtest.ImageRoot(t, "/bin/true"), Command: []string{"/nope"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +310,7 @@ func TestDriver_Start_RunscFails(t *testing.T) {
 	if err := d.Available(); err != nil {
 		t.Skipf("the gvisor driver cannot run here: %v", err)
 	}
-	_, err = d.Start(t.Context(), sandbox.Spec{ID: "fails", RootFS: imageRoot(t, "/bin/true"), Command: []string{"/agent"}})
+	_, err = d.Start(t.Context(), sandbox.Spec{ID: "fails", RootFS: sandboxtest.ImageRoot(t, "/bin/true"), Command: []string{"/agent"}})
 	if err == nil || !strings.Contains(err.Error(), "simulated failure") {
 		t.Fatalf("Start = %v, want runsc's message", err)
 	}
@@ -372,7 +335,7 @@ func realRunsc(t *testing.T) string {
 
 func TestDriver_Start_DuplicateID(t *testing.T) {
 	d := newDriver(t, t.TempDir())
-	rootFS := imageRoot(t, testagent.Binary(t))
+	rootFS := sandboxtest.ImageRoot(t, testagent.Binary(t))
 	spec := sandbox.Spec{ID: "taken", RootFS: rootFS, Command: []string{"/agent"}}
 	sb, err := d.Start(t.Context(), spec)
 	if err != nil {
@@ -448,7 +411,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 func TestDriver_Reclaim_AfterCrash(t *testing.T) {
 	stateDir := t.TempDir()
 	d := newDriver(t, stateDir)
-	rootFS := imageRoot(t, testagent.Binary(t))
+	rootFS := sandboxtest.ImageRoot(t, testagent.Binary(t))
 	sb, err := d.Start(t.Context(), sandbox.Spec{ID: "crashed", RootFS: rootFS, Command: []string{"/agent"}, Env: []string{"PATH=/bin"}})
 	if err != nil {
 		t.Fatal(err)
@@ -513,7 +476,7 @@ func processesMentioning(t *testing.T, s string) map[int]string {
 
 func TestSandbox_Exec_Details(t *testing.T) {
 	d := newDriver(t, t.TempDir())
-	rootFS := imageRoot(t, testagent.Binary(t))
+	rootFS := sandboxtest.ImageRoot(t, testagent.Binary(t))
 	sb, err := d.Start(t.Context(), sandbox.Spec{ID: "exec", RootFS: rootFS, WorkDir: "/srv", Command: []string{"/agent"}, Env: []string{"PATH=/bin", "A=spec"}})
 	if err != nil {
 		t.Fatal(err)
@@ -560,7 +523,7 @@ func TestDriver_Start_CanceledContext(t *testing.T) {
 	d := newDriver(t, stateDir)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err := d.Start(ctx, sandbox.Spec{ID: "x", RootFS: imageRoot(t, "/bin/true"), Command: []string{"/agent"}})
+	_, err := d.Start(ctx, sandbox.Spec{ID: "x", RootFS: sandboxtest.ImageRoot(t, "/bin/true"), Command: []string{"/agent"}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Start = %v, want context.Canceled", err)
 	}
@@ -571,7 +534,7 @@ func TestDriver_Start_CanceledContext(t *testing.T) {
 
 func TestSandbox_DialContext_BadArguments(t *testing.T) {
 	d := newDriver(t, t.TempDir())
-	sb, err := d.Start(t.Context(), sandbox.Spec{ID: "dial", RootFS: imageRoot(t, testagent.Binary(t)), Command: []string{"/agent"}})
+	sb, err := d.Start(t.Context(), sandbox.Spec{ID: "dial", RootFS: sandboxtest.ImageRoot(t, testagent.Binary(t)), Command: []string{"/agent"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,11 @@
 package gvisor_test
 
 import (
-	"log/slog"
-	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"berth.dev/berth/internal/sandbox"
-	"berth.dev/berth/internal/sandbox/egress"
 	"berth.dev/berth/internal/sandbox/gvisor"
 	"berth.dev/berth/internal/sandbox/sandboxtest"
 )
@@ -44,21 +40,9 @@ func TestDriver_Isolation(t *testing.T) {
 // PUBLIC cases run too: the sentry's host network stack lives in the namespace the manager
 // prepared, whose rules apply to it.
 func TestDriver_IsolationWithEgress(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("egress needs root")
-	}
-	m, err := egress.New(t.Context(), egress.Config{
-		Tag:       "gvi",
-		Subnet:    netip.MustParsePrefix("10.234.0.0/24"),
-		PoolSize:  -1,                                                       // no background refills: the suite checks each case leaks no goroutine
-		Resolvers: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9")}, // no real DNS from tests
-	}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
+	network := sandboxtest.EgressProvider(t, "gvi", "10.234.0.0/24")
 	stateDir := t.TempDir()
-	d, err := gvisor.New(gvisor.Config{StateDir: stateDir, StopGrace: 500 * time.Millisecond, Network: m.Provider()})
+	d, err := gvisor.New(gvisor.Config{StateDir: stateDir, StopGrace: 500 * time.Millisecond, Network: network})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,10 +6,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,7 +17,6 @@ import (
 
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/sandbox"
-	"berth.dev/berth/internal/sandbox/egress"
 	"berth.dev/berth/internal/sandbox/linuxns"
 	"berth.dev/berth/internal/sandbox/sandboxtest"
 	"berth.dev/berth/test/testagent"
@@ -37,41 +34,10 @@ func newDriver(t testing.TB, stateDir string) *linuxns.Driver {
 	return d
 }
 
-// imageRoot builds an image-like root filesystem: the agent at /agent, /srv, and the
-// host's dash with its C library as /bin/sh for Exec.
-func imageRoot(t testing.TB, agentBin string) string {
-	t.Helper()
-	root := t.TempDir()
-	if err := os.Chmod(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, dir := range []string{"srv", "bin", "lib/x86_64-linux-gnu", "lib64"} {
-		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	files := map[string]string{
-		"agent":                          agentBin,
-		"bin/sh":                         "/bin/sh",
-		"lib/x86_64-linux-gnu/libc.so.6": "/lib/x86_64-linux-gnu/libc.so.6",
-		"lib64/ld-linux-x86-64.so.2":     "/lib64/ld-linux-x86-64.so.2",
-	}
-	for dst, src := range files {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(root, dst), b, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
 func TestDriver_Conformance_RootFS(t *testing.T) {
 	stateDir := t.TempDir()
 	d := newDriver(t, stateDir)
-	rootFS := imageRoot(t, testagent.Binary(t))
+	rootFS := sandboxtest.ImageRoot(t, testagent.Binary(t))
 	sandboxtest.Run(t, d, sandboxtest.Options{
 		Spec: func(*testing.T, string) sandbox.Spec {
 			return sandbox.Spec{RootFS: rootFS, WorkDir: "/srv", Command: []string{"/agent"}, Env: []string{"PATH=/bin", "HOME=/tmp"}}
@@ -146,7 +112,7 @@ func TestDriver_Errors(t *testing.T) {
 		}
 	}
 	// A program that does not exist in the root is reported by Start, with the step.
-	_, err := d.Start(t.Context(), sandbox.Spec{ID: "missing", RootFS: imageRoot(t, "/bin/true"), Command: []string{"/nope"}})
+	_, err := d.Start(t.Context(), sandbox.Spec{ID: "missing", RootFS: sandboxtest.ImageRoot(t, "/bin/true"), Command: []string{"/nope"}})
 	if err == nil || !strings.Contains(err.Error(), "/nope") {
 		t.Fatalf("Start of a missing program = %v", err)
 	}
@@ -201,21 +167,9 @@ func TestDriver_Isolation(t *testing.T) {
 // TestDriver_IsolationWithEgress runs it again with the egress manager Berth uses, so the
 // PUBLIC cases run too (the internet host is reachable, private ranges are not).
 func TestDriver_IsolationWithEgress(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("egress needs root")
-	}
-	m, err := egress.New(t.Context(), egress.Config{
-		Tag:       "lnsi",
-		Subnet:    netip.MustParsePrefix("10.233.0.0/24"),
-		PoolSize:  -1,                                                       // no background refills: the suite checks each case leaks no goroutine
-		Resolvers: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9")}, // no real DNS from tests
-	}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
+	network := sandboxtest.EgressProvider(t, "lnsi", "10.233.0.0/24")
 	stateDir := t.TempDir()
-	d, err := linuxns.New(linuxns.Config{StateDir: stateDir, StopGrace: 500 * time.Millisecond, Network: m.Provider()})
+	d, err := linuxns.New(linuxns.Config{StateDir: stateDir, StopGrace: 500 * time.Millisecond, Network: network})
 	if err != nil {
 		t.Fatal(err)
 	}
