@@ -17,7 +17,7 @@ import (
 func ImageRoot(t testing.TB, agentBin string) string {
 	t.Helper()
 	root := t.TempDir()
-	if err := os.Chmod(root, 0o755); err != nil {
+	if err := os.Chmod(root, 0o755); err != nil { //nolint:gosec // G302: the sandbox user must enter the tree
 		t.Fatal(err)
 	}
 	for _, dir := range []string{"srv", "tmp", "bin", "lib/x86_64-linux-gnu", "lib64"} {
@@ -26,7 +26,7 @@ func ImageRoot(t testing.TB, agentBin string) string {
 		}
 	}
 	for _, dir := range []string{"srv", "tmp"} {
-		if err := os.Chmod(filepath.Join(root, dir), 0o1777); err != nil {
+		if err := os.Chmod(filepath.Join(root, dir), 0o1777); err != nil { //nolint:gosec // G302: writable by the sandbox user, like /tmp
 			t.Fatal(err)
 		}
 	}
@@ -41,7 +41,7 @@ func ImageRoot(t testing.TB, agentBin string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(root, dst), b, 0o755); err != nil {
+		if err := os.WriteFile(filepath.Join(root, dst), b, 0o755); err != nil { //nolint:gosec // G703: dst is one of the fixed names above
 			t.Fatal(err)
 		}
 	}
