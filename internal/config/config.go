@@ -37,14 +37,11 @@ type Metering struct {
 	MemoryPricePerGBHour float64       `yaml:"memoryPricePerGbHour"` // US dollars, 1 GB = 1 GiB
 }
 
-// Telemetry configures metrics and traces.
+// Telemetry configures metrics (traces are not built yet).
 type Telemetry struct {
 	// Metrics serves Prometheus metrics at GET /metrics, unauthenticated (scrapers do not
 	// sign requests): names, counts and runtime ids, no payloads or secrets.
 	Metrics bool `yaml:"metrics"`
-	// OTLPEndpoint, when set, receives the server's trace spans over OTLP/HTTP, e.g.
-	// http://127.0.0.1:4318 (the path /v1/traces is added).
-	OTLPEndpoint string `yaml:"otlpEndpoint"`
 }
 
 // Sandbox selects and sizes the isolation driver.

@@ -136,9 +136,6 @@ func (c Config) Validate() error {
 	if c.Metering.CPUPricePerVCPUHour < 0 || c.Metering.MemoryPricePerGBHour < 0 {
 		bad("metering.cpuPricePerVcpuHour and metering.memoryPricePerGbHour: must not be negative")
 	}
-	if e := c.Telemetry.OTLPEndpoint; e != "" && !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") {
-		bad("telemetry.otlpEndpoint: %q must be an http(s) URL", e)
-	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}

@@ -215,8 +215,5 @@ func Settings() []Setting {
 		setting("telemetry.metrics", "BERTH_METRICS", "metrics", "serve Prometheus metrics at /metrics (unauthenticated)", func() (func(*Config) string, func(*Config, string) error) {
 			return boolean(func(c *Config) *bool { return &c.Telemetry.Metrics })
 		}),
-		setting("telemetry.otlpEndpoint", "BERTH_OTLP_ENDPOINT", "otlp-endpoint", "OTLP/HTTP endpoint receiving trace spans, e.g. http://127.0.0.1:4318 (empty: no traces)", func() (func(*Config) string, func(*Config, string) error) {
-			return str(func(c *Config) *string { return &c.Telemetry.OTLPEndpoint })
-		}),
 	}
 }
