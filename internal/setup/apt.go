@@ -26,10 +26,22 @@ func (Apt) Missing(ctx context.Context, names []string) ([]string, error) {
 	if _, err := exec.LookPath("dpkg-query"); err != nil {
 		return nil, fmt.Errorf("this host has no dpkg-query: install %s with its package manager: %w", strings.Join(names, " "), err)
 	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	// One query for all: dpkg-query prints the packages it knows and exits non-zero when
+	// some are unknown, which are then missing too.
+	args := append([]string{"-W", "-f=${Package} ${db:Status-Status}\n"}, names...)
+	out, _ := exec.CommandContext(ctx, "dpkg-query", args...).Output()
+	installed := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if pkg, status, ok := strings.Cut(line, " "); ok && status == "installed" {
+			installed[strings.Split(pkg, ":")[0]] = true
+		}
+	}
 	var missing []string
 	for _, n := range names {
-		out, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f=${db:Status-Status}", n).Output()
-		if err != nil || strings.TrimSpace(string(out)) != "installed" {
+		if !installed[n] {
 			missing = append(missing, n)
 		}
 	}
