@@ -28,13 +28,8 @@ func newEndpoint(runtimeID, name string, n int) catalog.Endpoint {
 
 func createEndpoints(t *testing.T, s store.Store, es ...catalog.Endpoint) {
 	t.Helper()
-	update(t, s, func(tx store.Tx) error {
-		for _, e := range es {
-			if err := tx.Runtimes().CreateEndpoint(t.Context(), e); err != nil {
-				return err
-			}
-		}
-		return nil
+	insert(t, s, es, func(ctx context.Context, tx store.Tx, e catalog.Endpoint) error {
+		return tx.Runtimes().CreateEndpoint(ctx, e)
 	})
 }
 

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -22,24 +23,15 @@ func newRecord(scope, token string, n int) store.IdempotencyRecord {
 
 func getRecord(t *testing.T, s store.Store, scope, token string) (store.IdempotencyRecord, error) {
 	t.Helper()
-	var r store.IdempotencyRecord
-	err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		r, err = tx.Idempotency().GetIdempotency(t.Context(), scope, token)
-		return err
+	return read(t, s, func(ctx context.Context, tx store.Tx) (store.IdempotencyRecord, error) {
+		return tx.Idempotency().GetIdempotency(ctx, scope, token)
 	})
-	return r, err
 }
 
 func putRecords(t *testing.T, s store.Store, rs ...store.IdempotencyRecord) {
 	t.Helper()
-	update(t, s, func(tx store.Tx) error {
-		for _, r := range rs {
-			if err := tx.Idempotency().PutIdempotency(t.Context(), r); err != nil {
-				return err
-			}
-		}
-		return nil
+	insert(t, s, rs, func(ctx context.Context, tx store.Tx, r store.IdempotencyRecord) error {
+		return tx.Idempotency().PutIdempotency(ctx, r)
 	})
 }
 

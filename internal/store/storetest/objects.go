@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -27,25 +28,16 @@ func newObject(bucket, key, versionID, digest string, n int) store.Object {
 
 func putObjects(t *testing.T, s store.Store, obs ...store.Object) {
 	t.Helper()
-	update(t, s, func(tx store.Tx) error {
-		for _, ob := range obs {
-			if err := tx.Objects().PutObject(t.Context(), ob); err != nil {
-				return err
-			}
-		}
-		return nil
+	insert(t, s, obs, func(ctx context.Context, tx store.Tx, ob store.Object) error {
+		return tx.Objects().PutObject(ctx, ob)
 	})
 }
 
 func getObject(t *testing.T, s store.Store, bucket, key, versionID string) (store.Object, error) {
 	t.Helper()
-	var ob store.Object
-	err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		ob, err = tx.Objects().GetObject(t.Context(), bucket, key, versionID)
-		return err
+	return read(t, s, func(ctx context.Context, tx store.Tx) (store.Object, error) {
+		return tx.Objects().GetObject(ctx, bucket, key, versionID)
 	})
-	return ob, err
 }
 
 func deleteObject(t *testing.T, s store.Store, bucket, key string) []string {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -20,47 +21,29 @@ func newManifest(repo string, c byte, n int) store.Manifest {
 
 func listTags(t *testing.T, s store.Store, repo string) ([]string, error) {
 	t.Helper()
-	var tags []string
-	err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		tags, err = tx.Registry().ListTags(t.Context(), repo)
-		return err
+	return read(t, s, func(ctx context.Context, tx store.Tx) ([]string, error) {
+		return tx.Registry().ListTags(ctx, repo)
 	})
-	return tags, err
 }
 
 func getTag(t *testing.T, s store.Store, repo, tag string) (string, error) {
 	t.Helper()
-	var d string
-	err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		d, err = tx.Registry().GetTag(t.Context(), repo, tag)
-		return err
+	return read(t, s, func(ctx context.Context, tx store.Tx) (string, error) {
+		return tx.Registry().GetTag(ctx, repo, tag)
 	})
-	return d, err
 }
 
 func putManifests(t *testing.T, s store.Store, ms ...store.Manifest) {
 	t.Helper()
-	update(t, s, func(tx store.Tx) error {
-		for _, m := range ms {
-			if err := tx.Registry().PutManifest(t.Context(), m); err != nil {
-				return err
-			}
-		}
-		return nil
+	insert(t, s, ms, func(ctx context.Context, tx store.Tx, m store.Manifest) error {
+		return tx.Registry().PutManifest(ctx, m)
 	})
 }
 
 func putTags(t *testing.T, s store.Store, repo, digest string, tags ...string) {
 	t.Helper()
-	update(t, s, func(tx store.Tx) error {
-		for _, tag := range tags {
-			if err := tx.Registry().PutTag(t.Context(), repo, tag, digest); err != nil {
-				return err
-			}
-		}
-		return nil
+	insert(t, s, tags, func(ctx context.Context, tx store.Tx, tag string) error {
+		return tx.Registry().PutTag(ctx, repo, tag, digest)
 	})
 }
 

@@ -26,25 +26,16 @@ func newRuntime(name string, n int) catalog.Runtime {
 
 func createRuntimes(t *testing.T, s store.Store, rts ...catalog.Runtime) {
 	t.Helper()
-	update(t, s, func(tx store.Tx) error {
-		for _, rt := range rts {
-			if err := tx.Runtimes().CreateRuntime(t.Context(), rt); err != nil {
-				return err
-			}
-		}
-		return nil
+	insert(t, s, rts, func(ctx context.Context, tx store.Tx, rt catalog.Runtime) error {
+		return tx.Runtimes().CreateRuntime(ctx, rt)
 	})
 }
 
 func getRuntime(t *testing.T, s store.Store, id string) (catalog.Runtime, error) {
 	t.Helper()
-	var rt catalog.Runtime
-	err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		rt, err = tx.Runtimes().GetRuntime(t.Context(), id)
-		return err
+	return read(t, s, func(ctx context.Context, tx store.Tx) (catalog.Runtime, error) {
+		return tx.Runtimes().GetRuntime(ctx, id)
 	})
-	return rt, err
 }
 
 func testRuntimes(t *testing.T, open Opener) {

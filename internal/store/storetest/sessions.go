@@ -49,25 +49,16 @@ func ended(r store.SessionRecord, reason string, n int) store.SessionRecord {
 
 func createSessions(t *testing.T, s store.Store, rs ...store.SessionRecord) {
 	t.Helper()
-	update(t, s, func(tx store.Tx) error {
-		for _, r := range rs {
-			if err := tx.Sessions().CreateSession(t.Context(), r); err != nil {
-				return err
-			}
-		}
-		return nil
+	insert(t, s, rs, func(ctx context.Context, tx store.Tx, r store.SessionRecord) error {
+		return tx.Sessions().CreateSession(ctx, r)
 	})
 }
 
 func getSession(t *testing.T, s store.Store, id string) (store.SessionRecord, error) {
 	t.Helper()
-	var r store.SessionRecord
-	err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		r, err = tx.Sessions().GetSession(t.Context(), id)
-		return err
+	return read(t, s, func(ctx context.Context, tx store.Tx) (store.SessionRecord, error) {
+		return tx.Sessions().GetSession(ctx, id)
 	})
-	return r, err
 }
 
 // listSessions returns ListSessions' result, with an empty result as nil.

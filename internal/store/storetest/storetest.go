@@ -16,6 +16,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -76,6 +77,31 @@ func view(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
 	if err := s.View(t.Context(), fn); err != nil {
 		t.Fatalf("view: %v", err)
 	}
+}
+
+// insert writes items in one write transaction, each with put, and fails the test on error.
+func insert[T any](t *testing.T, s store.Store, items []T, put func(ctx context.Context, tx store.Tx, item T) error) {
+	t.Helper()
+	update(t, s, func(tx store.Tx) error {
+		for _, item := range items {
+			if err := put(t.Context(), tx, item); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// read returns what get reads in a read transaction, and its error.
+func read[T any](t *testing.T, s store.Store, get func(ctx context.Context, tx store.Tx) (T, error)) (T, error) {
+	t.Helper()
+	var v T
+	err := s.View(t.Context(), func(tx store.Tx) error {
+		var err error
+		v, err = get(t.Context(), tx)
+		return err
+	})
+	return v, err
 }
 
 // wantKind fails unless err wraps kind.

@@ -24,13 +24,8 @@ func newVersion(runtimeID string, number, n int) catalog.Version {
 
 func createVersions(t *testing.T, s store.Store, vs ...catalog.Version) {
 	t.Helper()
-	update(t, s, func(tx store.Tx) error {
-		for _, v := range vs {
-			if err := tx.Runtimes().CreateVersion(t.Context(), v); err != nil {
-				return err
-			}
-		}
-		return nil
+	insert(t, s, vs, func(ctx context.Context, tx store.Tx, v catalog.Version) error {
+		return tx.Runtimes().CreateVersion(ctx, v)
 	})
 }
 
