@@ -26,12 +26,18 @@ type EndpointResult struct {
 	Endpoint catalog.Endpoint
 }
 
+// endpointRequest is what the client token of a create or update of an endpoint covers.
+type endpointRequest struct {
+	RuntimeID string
+	In        EndpointInput
+}
+
 // route points e at version n of the runtime: READY versions go live at once, pending ones
 // are followed by the preparation worker, failed ones cannot be routed to.
-func route(ctx context.Context, rs store.Runtimes, e *catalog.Endpoint, n int) (queued bool, err error) {
+func route(ctx context.Context, rs store.Runtimes, e *catalog.Endpoint, n int) error {
 	v, err := rs.GetVersion(ctx, e.RuntimeID, n)
 	if err != nil {
-		return false, notFound(err, "version %d of agent runtime %s does not exist", n, e.RuntimeID)
+		return notFound(err, "version %d of agent runtime %s does not exist", n, e.RuntimeID)
 	}
 	e.TargetVersion = n
 	e.FailureReason = ""
@@ -44,57 +50,50 @@ func route(ctx context.Context, rs store.Runtimes, e *catalog.Endpoint, n int) (
 		if e.LiveVersion == 0 {
 			e.Status = catalog.StatusCreating
 		}
-		return true, nil
 	default:
-		return false, fmt.Errorf("%w: version %d of %s is %s (%s); an endpoint cannot point at it",
+		return fmt.Errorf("%w: version %d of %s is %s (%s); an endpoint cannot point at it",
 			errdefs.ErrConflict, n, e.RuntimeID, v.Status, v.FailureReason)
 	}
-	return false, nil
+	return nil
 }
 
 // CreateEndpoint adds a custom endpoint pinned to a version (default: the latest).
 func (s *Service) CreateEndpoint(ctx context.Context, runtimeID string, in EndpointInput) (EndpointResult, error) {
 	var res EndpointResult
-	input := struct {
-		RuntimeID string
-		In        EndpointInput
-	}{runtimeID, in}
-	err := s.update(ctx, func(tx store.Tx) error {
-		_, err := s.idempotent(ctx, tx, "CreateAgentRuntimeEndpoint:"+runtimeID, in.ClientToken, input, &res, func() error {
-			rs := tx.Runtimes()
-			rt, err := rs.GetRuntime(ctx, runtimeID)
-			if err != nil {
-				return notFound(err, "agent runtime %s does not exist", runtimeID)
+	input := endpointRequest{runtimeID, in}
+	err := s.idempotent(ctx, "CreateAgentRuntimeEndpoint:"+runtimeID, in.ClientToken, input, &res, func(tx store.Tx) error {
+		rs := tx.Runtimes()
+		rt, err := rs.GetRuntime(ctx, runtimeID)
+		if err != nil {
+			return notFound(err, "agent runtime %s does not exist", runtimeID)
+		}
+		eps, err := allEndpoints(ctx, rs, runtimeID)
+		if err != nil {
+			return err
+		}
+		if len(eps) >= s.opts.MaxEndpoints {
+			return fmt.Errorf("%w: agent runtime %s already has %d endpoints", errdefs.ErrQuotaExceeded, runtimeID, len(eps))
+		}
+		n := in.Version
+		if n == 0 {
+			n = rt.LatestVersion
+		}
+		now := s.now()
+		e := catalog.Endpoint{
+			RuntimeID: runtimeID, Name: in.Name, ID: catalog.NewEndpointID(in.Name),
+			Description: in.Description, Tags: in.Tags, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := route(ctx, rs, &e, n); err != nil {
+			return err
+		}
+		if err := rs.CreateEndpoint(ctx, e); err != nil {
+			if errors.Is(err, errdefs.ErrConflict) {
+				return fmt.Errorf("%w: endpoint %s of agent runtime %s already exists", errdefs.ErrConflict, in.Name, runtimeID)
 			}
-			eps, err := allEndpoints(ctx, rs, runtimeID)
-			if err != nil {
-				return err
-			}
-			if len(eps) >= s.opts.MaxEndpoints {
-				return fmt.Errorf("%w: agent runtime %s already has %d endpoints", errdefs.ErrQuotaExceeded, runtimeID, len(eps))
-			}
-			n := in.Version
-			if n == 0 {
-				n = rt.LatestVersion
-			}
-			now := s.now()
-			e := catalog.Endpoint{
-				RuntimeID: runtimeID, Name: in.Name, ID: catalog.NewEndpointID(in.Name),
-				Description: in.Description, Tags: in.Tags, CreatedAt: now, UpdatedAt: now,
-			}
-			if _, err := route(ctx, rs, &e, n); err != nil {
-				return err
-			}
-			if err := rs.CreateEndpoint(ctx, e); err != nil {
-				if errors.Is(err, errdefs.ErrConflict) {
-					return fmt.Errorf("%w: endpoint %s of agent runtime %s already exists", errdefs.ErrConflict, in.Name, runtimeID)
-				}
-				return fmt.Errorf("create endpoint: %w", err)
-			}
-			res = EndpointResult{Runtime: rt, Endpoint: e}
-			return nil
-		})
-		return err
+			return fmt.Errorf("create endpoint: %w", err)
+		}
+		res = EndpointResult{Runtime: rt, Endpoint: e}
+		return nil
 	})
 	return res, err
 }
@@ -103,40 +102,34 @@ func (s *Service) CreateEndpoint(ctx context.Context, runtimeID string, in Endpo
 // always follows the latest version, so only its description may change.
 func (s *Service) UpdateEndpoint(ctx context.Context, runtimeID string, in EndpointInput) (EndpointResult, error) {
 	var res EndpointResult
-	input := struct {
-		RuntimeID string
-		In        EndpointInput
-	}{runtimeID, in}
-	err := s.update(ctx, func(tx store.Tx) error {
-		_, err := s.idempotent(ctx, tx, "UpdateAgentRuntimeEndpoint:"+runtimeID+"/"+in.Name, in.ClientToken, input, &res, func() error {
-			rs := tx.Runtimes()
-			rt, err := rs.GetRuntime(ctx, runtimeID)
-			if err != nil {
-				return notFound(err, "agent runtime %s does not exist", runtimeID)
+	input := endpointRequest{runtimeID, in}
+	err := s.idempotent(ctx, "UpdateAgentRuntimeEndpoint:"+runtimeID+"/"+in.Name, in.ClientToken, input, &res, func(tx store.Tx) error {
+		rs := tx.Runtimes()
+		rt, err := rs.GetRuntime(ctx, runtimeID)
+		if err != nil {
+			return notFound(err, "agent runtime %s does not exist", runtimeID)
+		}
+		e, err := rs.GetEndpoint(ctx, runtimeID, in.Name)
+		if err != nil {
+			return notFound(err, "endpoint %s of agent runtime %s does not exist", in.Name, runtimeID)
+		}
+		if in.Version != 0 && in.Version != e.TargetVersion {
+			if e.Name == catalog.DefaultEndpoint {
+				return fmt.Errorf("%w: the DEFAULT endpoint always points at the latest version; update the agent runtime or use a custom endpoint", errdefs.ErrConflict)
 			}
-			e, err := rs.GetEndpoint(ctx, runtimeID, in.Name)
-			if err != nil {
-				return notFound(err, "endpoint %s of agent runtime %s does not exist", in.Name, runtimeID)
+			if err := route(ctx, rs, &e, in.Version); err != nil {
+				return err
 			}
-			if in.Version != 0 && in.Version != e.TargetVersion {
-				if e.Name == catalog.DefaultEndpoint {
-					return fmt.Errorf("%w: the DEFAULT endpoint always points at the latest version; update the agent runtime or use a custom endpoint", errdefs.ErrConflict)
-				}
-				if _, err := route(ctx, rs, &e, in.Version); err != nil {
-					return err
-				}
-			}
-			if in.Description != nil {
-				e.Description = in.Description
-			}
-			e.UpdatedAt = s.now()
-			if err := rs.UpdateEndpoint(ctx, e); err != nil {
-				return fmt.Errorf("update endpoint: %w", err)
-			}
-			res = EndpointResult{Runtime: rt, Endpoint: e}
-			return nil
-		})
-		return err
+		}
+		if in.Description != nil {
+			e.Description = in.Description
+		}
+		e.UpdatedAt = s.now()
+		if err := rs.UpdateEndpoint(ctx, e); err != nil {
+			return fmt.Errorf("update endpoint: %w", err)
+		}
+		res = EndpointResult{Runtime: rt, Endpoint: e}
+		return nil
 	})
 	return res, err
 }
@@ -145,22 +138,19 @@ func (s *Service) UpdateEndpoint(ctx context.Context, runtimeID string, in Endpo
 func (s *Service) DeleteEndpoint(ctx context.Context, runtimeID, name, clientToken string) error {
 	var res struct{ Deleted bool }
 	input := struct{ RuntimeID, Name string }{runtimeID, name}
-	return s.update(ctx, func(tx store.Tx) error {
-		_, err := s.idempotent(ctx, tx, "DeleteAgentRuntimeEndpoint:"+runtimeID+"/"+name, clientToken, input, &res, func() error {
-			if name == catalog.DefaultEndpoint {
-				return fmt.Errorf("%w: the DEFAULT endpoint is deleted automatically with its agent runtime", errdefs.ErrConflict)
-			}
-			rs := tx.Runtimes()
-			if _, err := rs.GetRuntime(ctx, runtimeID); err != nil {
-				return notFound(err, "agent runtime %s does not exist", runtimeID)
-			}
-			if err := rs.DeleteEndpoint(ctx, runtimeID, name); err != nil {
-				return notFound(err, "endpoint %s of agent runtime %s does not exist", name, runtimeID)
-			}
-			res.Deleted = true
-			return nil
-		})
-		return err
+	return s.idempotent(ctx, "DeleteAgentRuntimeEndpoint:"+runtimeID+"/"+name, clientToken, input, &res, func(tx store.Tx) error {
+		if name == catalog.DefaultEndpoint {
+			return fmt.Errorf("%w: the DEFAULT endpoint is deleted automatically with its agent runtime", errdefs.ErrConflict)
+		}
+		rs := tx.Runtimes()
+		if _, err := rs.GetRuntime(ctx, runtimeID); err != nil {
+			return notFound(err, "agent runtime %s does not exist", runtimeID)
+		}
+		if err := rs.DeleteEndpoint(ctx, runtimeID, name); err != nil {
+			return notFound(err, "endpoint %s of agent runtime %s does not exist", name, runtimeID)
+		}
+		res.Deleted = true
+		return nil
 	})
 }
 
@@ -185,18 +175,7 @@ func (s *Service) GetEndpoint(ctx context.Context, runtimeID, name string) (Endp
 
 // ListEndpoints returns up to limit endpoints of a runtime after afterName.
 func (s *Service) ListEndpoints(ctx context.Context, runtimeID, afterName string, limit int) (catalog.Runtime, []catalog.Endpoint, error) {
-	var (
-		rt  catalog.Runtime
-		out []catalog.Endpoint
-	)
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		rs := tx.Runtimes()
-		var err error
-		if rt, err = rs.GetRuntime(ctx, runtimeID); err != nil {
-			return notFound(err, "agent runtime %s does not exist", runtimeID)
-		}
-		out, err = rs.ListEndpoints(ctx, runtimeID, afterName, limit)
-		return err
+	return listUnder(ctx, s, runtimeID, func(rs store.Runtimes) ([]catalog.Endpoint, error) {
+		return rs.ListEndpoints(ctx, runtimeID, afterName, limit)
 	})
-	return rt, out, err
 }

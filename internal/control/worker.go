@@ -120,19 +120,8 @@ func (s *Service) finish(ctx context.Context, tx store.Tx, k versionKey, prepare
 	return nil
 }
 
-// allEndpoints lists every endpoint of a runtime (there are at most a few dozen).
+// allEndpoints lists every endpoint of a runtime (there are at most MaxEndpoints; a limit
+// of zero is no limit).
 func allEndpoints(ctx context.Context, rs store.Runtimes, runtimeID string) ([]catalog.Endpoint, error) {
-	var out []catalog.Endpoint
-	after := ""
-	for {
-		page, err := rs.ListEndpoints(ctx, runtimeID, after, 100)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if len(page) < 100 {
-			return out, nil
-		}
-		after = page[len(page)-1].Name
-	}
+	return rs.ListEndpoints(ctx, runtimeID, "", 0)
 }
