@@ -6,7 +6,8 @@ import (
 	"strconv"
 )
 
-// Session is a session record: one sandbox that served one runtime session id.
+// Session is a session record: one sandbox that served one runtime session id. It is the
+// wire shape of GET /berth/v1/sessions, declared once: the server's handler writes it too.
 type Session struct {
 	ID              string  `json:"id"`
 	AgentRuntimeID  string  `json:"agentRuntimeId"`

@@ -7,38 +7,22 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/catalog"
+	"berth.dev/berth/internal/client"
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/httpapi"
 	"berth.dev/berth/internal/store"
 )
 
-// sessionView is a session record on Berth's extension API.
-type sessionView struct {
-	ID              string  `json:"id"`
-	AgentRuntimeID  string  `json:"agentRuntimeId"`
-	AgentRuntimeArn string  `json:"agentRuntimeArn"`
-	Endpoint        string  `json:"endpointName"`
-	SessionID       string  `json:"runtimeSessionId"`
-	Version         string  `json:"agentRuntimeVersion"`
-	State           string  `json:"state"`
-	EndReason       string  `json:"endReason,omitempty"`
-	Driver          string  `json:"driver"`
-	CPUSeconds      float64 `json:"cpuSeconds"`
-	MemoryPeakBytes int64   `json:"memoryPeakBytes"`
-	StartedAt       string  `json:"startedAt"`
-	LastActivityAt  string  `json:"lastActivityAt,omitempty"`
-	EndedAt         string  `json:"endedAt,omitempty"`
-}
-
-func (a *API) view(s store.SessionRecord) sessionView {
-	v := sessionView{
+// view is s as Berth's extension API shows it. client.Session is the one declaration of
+// that JSON shape, for this server and for the clients that read it.
+func (a *API) view(s store.SessionRecord) client.Session {
+	return client.Session{
 		ID: s.ID, AgentRuntimeID: s.RuntimeID, AgentRuntimeArn: a.svc.Account().RuntimeARN(s.RuntimeID),
 		Endpoint: s.Endpoint, SessionID: s.SessionID, Version: catalog.FormatVersion(s.Version),
 		State: s.State, EndReason: s.EndReason, Driver: s.Driver,
 		CPUSeconds: s.CPUTime.Seconds(), MemoryPeakBytes: s.MemoryPeakBytes,
 		StartedAt: stamp(s.StartedAt), LastActivityAt: stamp(s.LastActivityAt), EndedAt: stamp(s.EndedAt),
 	}
-	return v
 }
 
 func stamp(t time.Time) string {
@@ -80,9 +64,9 @@ func (a *API) listSessions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := struct {
-		Sessions  []sessionView `json:"sessions"`
-		NextToken string        `json:"nextToken,omitempty"`
-	}{Sessions: []sessionView{}}
+		Sessions  []client.Session `json:"sessions"`
+		NextToken string           `json:"nextToken,omitempty"`
+	}{Sessions: []client.Session{}}
 	if len(recs) > limit {
 		recs = recs[:limit]
 		out.NextToken = httpapi.EncodePageToken("sessions", recs[limit-1].ID)
