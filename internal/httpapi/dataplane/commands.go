@@ -84,6 +84,9 @@ func (c commandRequest) validate(f *errdefs.Fields) (string, time.Duration) {
 // place of contentStop. A caller that disconnects kills the command.
 func (a *API) invokeCommand(w http.ResponseWriter, r *http.Request) error {
 	addr, addrErr := a.parseAddress(r)
+	if addrErr == nil {
+		noteAddress(w, addr)
+	}
 	sid, sidErr := sessionID(r, true)
 	var body commandRequest
 	if err := httpapi.DecodeJSON(r, &body); err != nil {

@@ -8,7 +8,9 @@ import (
 )
 
 // instrument records each call of an agent-facing operation in the metrics (Options.Metrics):
-// the call, its latency and outcome by runtime and endpoint, and the body bytes proxied.
+// the call, its latency and outcome by runtime and endpoint, and the body bytes proxied. The
+// runtime and endpoint are the address the handler parsed and passed on with noteAddress;
+// a call whose address did not parse has empty ones.
 func (a *API) instrument(operation string, next http.Handler) http.Handler {
 	mt := a.opts.Metrics
 	if mt == nil {
@@ -23,16 +25,12 @@ func (a *API) instrument(operation string, next http.Handler) http.Handler {
 			r.Body = body
 		}
 		next.ServeHTTP(cw, r)
-		runtimeID, endpoint := "", ""
-		if addr, err := a.parseAddress(r); err == nil {
-			runtimeID, endpoint = addr.RuntimeID, addr.Endpoint
-		}
 		status := cw.status
 		if status == 0 {
 			status = http.StatusOK
 		}
 		ctx := r.Context()
-		mt.Call(ctx, operation, runtimeID, endpoint, status, time.Since(start))
+		mt.Call(ctx, operation, cw.addr.RuntimeID, cw.addr.Endpoint, status, time.Since(start))
 		if status < 400 {
 			if body != nil {
 				mt.ProxyBytes(ctx, "request", body.n.Load())
@@ -42,11 +40,22 @@ func (a *API) instrument(operation string, next http.Handler) http.Handler {
 	})
 }
 
-// countingWriter notes the status and counts the body bytes written.
+// countingWriter notes the status and counts the body bytes written; addr is the request's
+// address, from noteAddress.
 type countingWriter struct {
 	http.ResponseWriter
 	status int
 	n      int64
+	addr   address
+}
+
+// noteAddress passes the address an instrumented handler parsed on to instrument, for the
+// metrics' labels, so that it is not parsed twice. w is the handler's own writer; when
+// metrics are off it is not a countingWriter and this does nothing.
+func noteAddress(w http.ResponseWriter, addr address) {
+	if cw, ok := w.(*countingWriter); ok {
+		cw.addr = addr
+	}
 }
 
 func (c *countingWriter) WriteHeader(code int) {

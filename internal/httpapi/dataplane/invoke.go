@@ -15,6 +15,7 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noteAddress(w, addr)
 	sid, err := sessionID(r, true)
 	if err != nil {
 		return err

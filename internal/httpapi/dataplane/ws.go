@@ -27,6 +27,7 @@ func (a *API) webSocket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noteAddress(w, addr)
 	if err := checkHandshake(r.Header); err != nil {
 		return err
 	}
