@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"berth.dev/berth/bench/harness"
+	"berth.dev/berth/internal/vmm"
 )
 
 // qemuNote describes the plain-QEMU baseline in the report.
@@ -42,13 +43,13 @@ func qemuBaseline(ctx context.Context, s *suite) (*baseline, string) {
 		return nil, "not measurable: " + err.Error()
 	}
 	initrd := filepath.Join(dir, "initramfs.cpio")
-	var files []harness.CPIOFile
+	var files []vmm.InitramfsFile
 	for _, f := range []struct{ name, path string }{{"init", initBin}, {"agent", s.bins.Agent}} {
 		raw, err := os.ReadFile(f.path)
 		if err != nil {
 			return nil, "not measurable: " + err.Error()
 		}
-		files = append(files, harness.CPIOFile{Name: f.name, Mode: 0o755, Data: raw})
+		files = append(files, vmm.InitramfsFile{Name: f.name, Mode: 0o755, Data: raw})
 	}
 	if err := harness.WriteInitramfs(initrd, files); err != nil {
 		return nil, "not measurable: " + err.Error()
@@ -61,7 +62,7 @@ func qemuBaseline(ctx context.Context, s *suite) (*baseline, string) {
 // startQEMU boots one VM whose port 8080 is forwarded from a free loopback port. The
 // serial console goes to a file in dir, quoted when the agent never answers.
 func startQEMU(qemu, kernel, initrd, dir string) (*spawned, error) {
-	port, err := freePort()
+	port, err := harness.FreePort()
 	if err != nil {
 		return nil, err
 	}

@@ -3,80 +3,29 @@ package harness
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
+
+	"berth.dev/berth/internal/vmm"
 )
 
-// CPIOFile is one entry of an initramfs: a regular file (Data) or, with Dir, a directory.
-type CPIOFile struct {
-	Name string // path inside the archive, without a leading "/"
-	Mode uint32 // permission bits
-	Dir  bool
-	Data []byte
-}
-
-// WriteInitramfs writes files as an uncompressed "newc" cpio archive, the format the Linux
-// kernel unpacks as its initramfs, to path. A /dev/console node is added first, so the
-// kernel can give init a console.
-func WriteInitramfs(path string, files []CPIOFile) error {
+// WriteInitramfs writes files to path as an uncompressed "newc" cpio archive, the format
+// the Linux kernel unpacks as its initramfs, with a /dev/console node first
+// (vmm.WriteInitramfs).
+func WriteInitramfs(path string, files []vmm.InitramfsFile) error {
 	f, err := os.Create(path) //nolint:gosec // the harness's own scratch file
 	if err != nil {
 		return fmt.Errorf("write initramfs: %w", err)
 	}
 	w := bufio.NewWriter(f)
-	cw := &cpioWriter{w: w}
-	cw.entry("dev", 0o040755, 0, 0, nil)
-	cw.entry("dev/console", 0o020600, 5, 1, nil)
-	for _, e := range files {
-		mode := 0o100000 | e.Mode&0o7777
-		if e.Dir {
-			mode = 0o040000 | e.Mode&0o7777
-		}
-		cw.entry(e.Name, mode, 0, 0, e.Data)
+	err = vmm.WriteInitramfs(w, files)
+	if err == nil {
+		err = w.Flush()
 	}
-	cw.entry("TRAILER!!!", 0, 0, 0, nil)
-	if cw.err == nil {
-		cw.err = w.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if cerr := f.Close(); cw.err == nil {
-		cw.err = cerr
-	}
-	if cw.err != nil {
-		return fmt.Errorf("write initramfs %s: %w", path, cw.err)
+	if err != nil {
+		return fmt.Errorf("write initramfs %s: %w", path, err)
 	}
 	return nil
-}
-
-// cpioWriter writes newc entries: a 110-byte ASCII header, the name, the data, each padded
-// to 4 bytes.
-type cpioWriter struct {
-	w   io.Writer
-	ino int
-	err error
-}
-
-func (c *cpioWriter) entry(name string, mode uint32, rdevMajor, rdevMinor int, data []byte) {
-	c.ino++
-	nlink := 1
-	if mode&0o170000 == 0o040000 {
-		nlink = 2
-	}
-	hdr := fmt.Sprintf("070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-		c.ino, mode, 0, 0, nlink, 0, len(data), 0, 0, rdevMajor, rdevMinor, len(name)+1, 0)
-	c.write([]byte(hdr + name + "\x00"))
-	c.pad(len(hdr) + len(name) + 1)
-	c.write(data)
-	c.pad(len(data))
-}
-
-func (c *cpioWriter) write(b []byte) {
-	if c.err == nil {
-		_, c.err = c.w.Write(b)
-	}
-}
-
-func (c *cpioWriter) pad(n int) {
-	if r := n % 4; r != 0 {
-		c.write(make([]byte, 4-r))
-	}
 }

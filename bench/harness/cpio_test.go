@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"berth.dev/berth/internal/vmm"
 )
 
 // TestWriteInitramfs_ReadableByCpio lists and extracts the archive with the system's cpio
@@ -18,7 +20,7 @@ func TestWriteInitramfs_ReadableByCpio(t *testing.T) {
 	}
 	dir := t.TempDir()
 	archive := filepath.Join(dir, "initramfs.cpio")
-	files := []CPIOFile{
+	files := []vmm.InitramfsFile{
 		{Name: "bin", Mode: 0o755, Dir: true},
 		{Name: "bin/agent", Mode: 0o755, Data: []byte("#!/bin/sh\necho hi\n")},
 		{Name: "init", Mode: 0o700, Data: []byte("odd-length")},

@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"berth.dev/berth/internal/atomicfile"
+	"berth.dev/berth/internal/vmm"
 )
 
 // initramfs returns the path of an uncompressed newc cpio holding /init (the guest init
@@ -30,56 +30,16 @@ func (d *Driver) initramfs() (string, error) {
 	}
 	defer func() { _ = os.Remove(f.Name()) }()
 	w := bufio.NewWriter(f)
-	cw := &cpioWriter{w: w}
-	cw.entry("dev", 0o040755, 0, 0, nil)
-	cw.entry("dev/console", 0o020600, 5, 1, nil)
-	cw.entry("init", 0o100755, 0, 0, bin)
-	cw.entry("TRAILER!!!", 0, 0, 0, nil)
-	if cw.err == nil {
-		cw.err = w.Flush()
+	err = vmm.WriteInitramfs(w, []vmm.InitramfsFile{{Name: "init", Mode: 0o755, Data: bin}})
+	if err == nil {
+		err = w.Flush()
 	}
-	if cw.err != nil {
+	if err != nil {
 		_ = f.Close()
-		return "", fmt.Errorf("initramfs: %w", cw.err)
+		return "", fmt.Errorf("initramfs: %w", err)
 	}
 	if err := atomicfile.Commit(f, out); err != nil {
 		return "", fmt.Errorf("initramfs: %w", err)
 	}
 	return out, nil
-}
-
-// cpioWriter writes the "newc" cpio format the kernel unpacks.
-type cpioWriter struct {
-	w   io.Writer
-	ino int
-	err error
-}
-
-func (c *cpioWriter) entry(name string, mode uint32, rdevMajor, rdevMinor int, data []byte) {
-	if c.err != nil {
-		return
-	}
-	c.ino++
-	nlink := 1
-	if mode&0o040000 != 0 {
-		nlink = 2
-	}
-	hdr := fmt.Sprintf("070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-		c.ino, mode, 0, 0, nlink, 0, len(data), 0, 0, rdevMajor, rdevMinor, len(name)+1, 0)
-	c.write([]byte(hdr + name + "\x00"))
-	c.pad(len(hdr) + len(name) + 1)
-	c.write(data)
-	c.pad(len(data))
-}
-
-func (c *cpioWriter) write(b []byte) {
-	if c.err == nil {
-		_, c.err = c.w.Write(b)
-	}
-}
-
-func (c *cpioWriter) pad(n int) {
-	if r := n % 4; r != 0 {
-		c.write(make([]byte, 4-r))
-	}
 }
