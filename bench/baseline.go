@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"berth.dev/berth/bench/harness"
 	"berth.dev/berth/internal/sandbox/netns"
 )
 
@@ -171,7 +171,7 @@ func crunHelper(root string) ([]string, string, func(), error) {
 
 // startBare runs the agent as a plain child process on a free loopback port.
 func startBare(_ context.Context, a agentSpec) (*spawned, error) {
-	port, err := freePort()
+	port, err := harness.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -292,19 +292,6 @@ func killWait(cmd *exec.Cmd) error {
 		return nil // killed, as asked
 	}
 	return err
-}
-
-// freePort asks the kernel for a free loopback TCP port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	return port, nil
 }
 
 // hostDirs are the directories of a's program and its working directory: the sandboxed

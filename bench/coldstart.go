@@ -203,15 +203,7 @@ func (s *suite) recordCold(scenarioName, agent string, methods []method, samples
 // agent on every driver, beside the same agents run bare, under bwrap, crun and runsc, and
 // the Go agent cold-booted in a plain QEMU microVM when a guest kernel is at hand.
 func coldStart(ctx context.Context, s *suite) error {
-	py, err := s.baselinePython(ctx)
-	if err != nil {
-		return err
-	}
-	pyDir := filepath.Join(s.scratch, "pyagent")
-	if err := os.MkdirAll(pyDir, 0o755); err != nil { //nolint:gosec // read by sandboxed agents
-		return err
-	}
-	mainPy, err := harness.WritePythonAgent(pyDir, false)
+	pySpec, err := s.pythonSpec(ctx, agentPy, "pyagent", false)
 	if err != nil {
 		return err
 	}
@@ -220,7 +212,7 @@ func coldStart(ctx context.Context, s *suite) error {
 	s.figs.baselineSkipped = skipped
 	specs := map[string]agentSpec{
 		agentGo: {name: agentGo, argv: []string{s.bins.Agent}},
-		agentPy: {name: agentPy, argv: []string{py, mainPy}, env: []string{"PYTHONPATH=" + pyDir}, dir: pyDir},
+		agentPy: pySpec,
 	}
 	warm, reps := s.counts(3, 0), s.counts(30, 1)
 	var errs []error
@@ -248,7 +240,7 @@ func coldStart(ctx context.Context, s *suite) error {
 	if len(skipped) > 0 {
 		s.report.Add(stats.Result{Scenario: "cold start", Case: "baselines not run", Note: strings.Join(skipped, "; ")})
 	}
-	s.report.Add(stats.Result{Scenario: "cold start", Case: "python interpreters", Note: s.pythonNote(py)})
+	s.report.Add(stats.Result{Scenario: "cold start", Case: "python interpreters", Note: s.pythonNote(pySpec.argv[0])})
 	if err := s.qemuColdBoot(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -298,19 +290,10 @@ func (s *suite) qemuColdBoot(ctx context.Context) error {
 // heavyPython measures the cold start of the Python agent whose imports take
 // HeavyImportSeconds (a pool miss: pools are off), beside the same agent run bare.
 func heavyPython(ctx context.Context, s *suite) error {
-	py, err := s.baselinePython(ctx)
+	spec, err := s.pythonSpec(ctx, agentHeavy, "pyagent-heavy", true)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(s.scratch, "pyagent-heavy")
-	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // read by sandboxed agents
-		return err
-	}
-	mainPy, err := harness.WritePythonAgent(dir, true)
-	if err != nil {
-		return err
-	}
-	spec := agentSpec{name: agentHeavy, argv: []string{py, mainPy}, env: []string{"PYTHONPATH=" + dir}, dir: dir}
 	var methods []method
 	for _, env := range s.envs {
 		d, err := s.deployedOn(ctx, env)
@@ -328,4 +311,23 @@ func heavyPython(ctx context.Context, s *suite) error {
 		return fmt.Errorf("%s: %w", agentHeavy, err)
 	}
 	return nil
+}
+
+// pythonSpec writes the Python test agent (heavy: the one whose imports take
+// HeavyImportSeconds) into the scratch directory dir and returns how the baselines run it:
+// with baselinePython, from that directory.
+func (s *suite) pythonSpec(ctx context.Context, name, dir string, heavy bool) (agentSpec, error) {
+	py, err := s.baselinePython(ctx)
+	if err != nil {
+		return agentSpec{}, err
+	}
+	dir = filepath.Join(s.scratch, dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // read by sandboxed agents
+		return agentSpec{}, err
+	}
+	mainPy, err := harness.WritePythonAgent(dir, heavy)
+	if err != nil {
+		return agentSpec{}, err
+	}
+	return agentSpec{name: name, argv: []string{py, mainPy}, env: []string{"PYTHONPATH=" + dir}, dir: dir}, nil
 }

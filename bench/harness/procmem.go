@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -19,34 +18,13 @@ type ProcMemory struct {
 	RSSShmem int64 // RssShmem: shared memory and tmpfs pages
 }
 
-// ReadProcMemory reads VmRSS and VmHWM of pid.
+// ReadProcMemory reads the resident memory of pid from /proc/<pid>/status.
 func ReadProcMemory(pid int) (ProcMemory, error) {
 	var m ProcMemory
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	err := readKB(fmt.Sprintf("/proc/%d/status", pid), map[string]*int64{
+		"VmRSS": &m.RSS, "VmHWM": &m.Peak, "RssAnon": &m.RSSAnon, "RssFile": &m.RSSFile, "RssShmem": &m.RSSShmem,
+	})
 	if err != nil {
-		return m, fmt.Errorf("read memory of %d: %w", pid, err)
-	}
-	defer func() { _ = f.Close() }()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "VmRSS":
-			m.RSS = kb(v)
-		case "VmHWM":
-			m.Peak = kb(v)
-		case "RssAnon":
-			m.RSSAnon = kb(v)
-		case "RssFile":
-			m.RSSFile = kb(v)
-		case "RssShmem":
-			m.RSSShmem = kb(v)
-		}
-	}
-	if err := sc.Err(); err != nil {
 		return m, fmt.Errorf("read memory of %d: %w", pid, err)
 	}
 	return m, nil
@@ -123,31 +101,26 @@ func (h HostMemory) Used() int64 {
 // ReadHostMemory reads /proc/meminfo.
 func ReadHostMemory() (HostMemory, error) {
 	var h HostMemory
-	raw, err := os.ReadFile("/proc/meminfo")
+	err := readKB("/proc/meminfo", map[string]*int64{
+		"MemTotal": &h.Total, "MemFree": &h.Free, "MemAvailable": &h.Available, "Buffers": &h.Buffers,
+		"Cached": &h.Cached, "Shmem": &h.Shmem, "SReclaimable": &h.SReclaimable,
+	})
 	if err != nil {
 		return h, fmt.Errorf("read meminfo: %w", err)
 	}
+	return h, nil
+}
+
+// readKB reads a /proc file of "Key:   1234 kB" lines into the fields named in into.
+func readKB(path string, into map[string]*int64) error {
+	raw, err := os.ReadFile(path) //nolint:gosec // a /proc file
+	if err != nil {
+		return err
+	}
 	for line := range strings.SplitSeq(string(raw), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "MemTotal":
-			h.Total = kb(v)
-		case "MemFree":
-			h.Free = kb(v)
-		case "MemAvailable":
-			h.Available = kb(v)
-		case "Buffers":
-			h.Buffers = kb(v)
-		case "Cached":
-			h.Cached = kb(v)
-		case "Shmem":
-			h.Shmem = kb(v)
-		case "SReclaimable":
-			h.SReclaimable = kb(v)
+		if k, v, ok := strings.Cut(line, ":"); ok && into[k] != nil {
+			*into[k] = kb(v)
 		}
 	}
-	return h, nil
+	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"berth.dev/berth/bench/harness"
 )
 
 // bareAgent is the test agent running as a plain process on a loopback port: the baseline
@@ -23,7 +25,7 @@ type bareAgent struct {
 // startBareAgent runs bin with PORT set to a free loopback port and waits until its /ping
 // answers 200.
 func startBareAgent(ctx context.Context, bin string) (*bareAgent, error) {
-	port, err := freePort()
+	port, err := harness.FreePort()
 	if err != nil {
 		return nil, fmt.Errorf("start bare agent: %w", err)
 	}
@@ -74,17 +76,4 @@ func (a *bareAgent) PID() int { return a.cmd.Process.Pid }
 func (a *bareAgent) Stop() {
 	_ = a.cmd.Process.Kill()
 	<-a.done
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	return port, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"berth.dev/berth/bench/harness"
 	"berth.dev/berth/bench/stats"
 )
 
@@ -205,7 +206,7 @@ func (s *suite) echoWatched(ctx context.Context, e *endpoint, size int64, want s
 	if !reset {
 		m.note = " (VmHWM reset refused: peak from 2 ms samples)"
 	}
-	before, err := readMem(s.serverPID)
+	before, err := harness.ReadProcMemory(s.serverPID)
 	if err != nil {
 		return exchange{}, m, err
 	}
@@ -218,7 +219,7 @@ func (s *suite) echoWatched(ctx context.Context, e *endpoint, size int64, want s
 	if werr != nil {
 		return exchange{}, m, werr
 	}
-	after, err := readMem(s.serverPID)
+	after, err := harness.ReadProcMemory(s.serverPID)
 	if err != nil {
 		return exchange{}, m, err
 	}

@@ -9,9 +9,6 @@ import (
 	"berth.dev/berth/bench/harness"
 )
 
-// readMem returns the resident memory of process pid.
-func readMem(pid int) (harness.ProcMemory, error) { return harness.ReadProcMemory(pid) }
-
 // resetHWM sets pid's VmHWM back to its current RSS (writing 5 to clear_refs; needs the
 // right to ptrace it, e.g. root or the same user).
 func resetHWM(pid int) error {
@@ -38,7 +35,7 @@ func watchMem(pid int, every time.Duration) *memWatch {
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
-			m, err := readMem(pid)
+			m, err := harness.ReadProcMemory(pid)
 			w.mu.Lock()
 			if err != nil && w.err == nil {
 				w.err = err

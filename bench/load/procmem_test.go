@@ -5,13 +5,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"berth.dev/berth/bench/harness"
 )
 
 // TestMemWatch_Self: the watcher sees this process's resident memory, including a block
 // touched while it runs.
 func TestMemWatch_Self(t *testing.T) {
 	pid := os.Getpid()
-	before, err := readMem(pid)
+	before, err := harness.ReadProcMemory(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func TestResetHWM_Self(t *testing.T) {
 	if err := syscall.Munmap(block); err != nil {
 		t.Fatal(err)
 	}
-	high, err := readMem(pid)
+	high, err := harness.ReadProcMemory(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func TestResetHWM_Self(t *testing.T) {
 	if err := resetHWM(pid); err != nil {
 		t.Fatal(err)
 	}
-	low, err := readMem(pid)
+	low, err := harness.ReadProcMemory(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
