@@ -10,10 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 
 	"berth.dev/berth/bench/harness"
+	"berth.dev/berth/internal/tailbuf"
 	"berth.dev/berth/internal/vmm"
 )
 
@@ -76,7 +76,7 @@ func startQEMU(qemu, kernel, initrd, dir string) (*spawned, error) {
 		"-netdev", fmt.Sprintf("user,id=net0,restrict=on,ipv6=off,hostfwd=tcp:127.0.0.1:%d-:8080", port),
 		"-device", "virtio-net-device,netdev=net0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out := &tailBuffer{max: 4 << 10}
+	out := tailbuf.New(4<<10, nil)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start qemu: %w", err)
@@ -104,27 +104,4 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
-}
-
-// tailBuffer keeps the last max bytes written to it; safe for concurrent use.
-type tailBuffer struct {
-	mu  sync.Mutex
-	b   []byte
-	max int
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"berth.dev/berth/internal/tailbuf"
 )
 
 // QEMU starts VMs with qemu-system-x86_64 -M microvm.
@@ -55,7 +57,7 @@ type qemuMachine struct {
 	qmp      *QMP
 	channels map[string]net.Conn
 	ports    map[int]int // guest → host
-	stderr   *tailBuffer
+	stderr   *tailbuf.Buffer
 	done     chan struct{}
 	err      error // set before done closes
 	killOnce sync.Once
@@ -69,7 +71,7 @@ func (q *QEMU) start(ctx context.Context, cfg Config) (m *qemuMachine, err error
 	m = &qemuMachine{
 		channels: map[string]net.Conn{},
 		ports:    map[int]int{},
-		stderr:   &tailBuffer{max: 16 << 10},
+		stderr:   tailbuf.New(16<<10, nil),
 		done:     make(chan struct{}),
 	}
 	// Every socket is one we listen on and QEMU connects to when it starts.
@@ -377,27 +379,4 @@ func freePort(addr string) (int, error) {
 	}
 	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
 }

@@ -13,6 +13,7 @@ import (
 
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/sandbox"
+	"berth.dev/berth/internal/tailbuf"
 )
 
 // execKillWait bounds how long a cancelled Exec waits for its process inside the sandbox
@@ -80,7 +81,7 @@ func (s *gvSandbox) exec(ctx context.Context, req sandbox.ExecRequest) (int, err
 	cmd := exec.Command(s.d.runsc.path, s.d.runsc.args(root, //nolint:gosec // G204: runsc is the configured runtime
 		"exec", "--process", base+".json", "--internal-pid-file", fifo.path, s.id)...)
 	cmd.Env = []string{}
-	tail := &tailWriter{w: req.Stderr, max: stderrTailN}
+	tail := tailbuf.New(stderrTailN, req.Stderr)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = req.Stdin, req.Stdout, tail
 	cmd.WaitDelay = ioDrain
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}

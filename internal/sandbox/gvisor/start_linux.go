@@ -18,6 +18,7 @@ import (
 	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/sandbox/cgroup"
 	"berth.dev/berth/internal/sandbox/netns"
+	"berth.dev/berth/internal/tailbuf"
 )
 
 // ioDrain bounds how long reaping runsc waits for output pipes a leftover process holds.
@@ -70,7 +71,7 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, dir string) (_ *g
 	}
 	defer fifo.close()
 
-	tail := &tailWriter{w: spec.Stderr, max: stderrTailN}
+	tail := tailbuf.New(stderrTailN, spec.Stderr)
 	cmd := exec.Command(d.runsc.path, d.runsc.args(filepath.Join(dir, runscRoot), //nolint:gosec // G204: runsc is the configured runtime
 		"run", "--bundle", dir, "--pid-file", fifo.path, spec.ID)...)
 	cmd.Env = []string{}
@@ -105,7 +106,7 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, dir string) (_ *g
 
 // runner is the foreground `runsc run` process of a sandbox.
 type runner struct {
-	stderr   *tailWriter
+	stderr   *tailbuf.Buffer
 	rs       *runsc
 	root     string // runsc --root
 	id       string

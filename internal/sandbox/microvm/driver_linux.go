@@ -17,6 +17,7 @@ import (
 	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/sandbox/microvm/guestapi"
 	"berth.dev/berth/internal/sandbox/rootfs"
+	"berth.dev/berth/internal/tailbuf"
 	"berth.dev/berth/internal/vmm"
 )
 
@@ -101,7 +102,7 @@ func (d *Driver) restore(ctx context.Context, spec sandbox.Spec, sh shape, tmpl 
 	cfg.Dir = dir
 	cfg.Memory = &vmm.MemoryFile{Path: tmpl.ram}
 	cfg.Restore = tmpl.state
-	console := &tail{max: 8 << 10}
+	console := tailbuf.New(8<<10, nil)
 	cfg.Console = console
 	t0 := time.Now()
 	m, err := d.vmm.Start(ctx, cfg)

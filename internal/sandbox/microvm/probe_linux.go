@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth.dev/berth/internal/atomicfile"
+	"berth.dev/berth/internal/tailbuf"
 	"berth.dev/berth/internal/vmm"
 )
 
@@ -97,7 +98,7 @@ func (d *Driver) bootTest(ctx context.Context) error {
 	}
 	cfg := d.vmConfig(shape{rootDisk: root, memMB: minMemoryMB, cpus: 1, accel: vmm.AccelKVM, initrd: initrd})
 	cfg.Dir = tmp
-	console := &tail{max: 4 << 10}
+	console := tailbuf.New(4<<10, nil)
 	cfg.Console = console
 	ctx, cancel := context.WithTimeout(ctx, kvmProbeTimeout)
 	defer cancel()

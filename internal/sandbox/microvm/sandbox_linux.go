@@ -17,6 +17,7 @@ import (
 
 	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/sandbox/microvm/guestapi"
+	"berth.dev/berth/internal/tailbuf"
 	"berth.dev/berth/internal/vmm"
 )
 
@@ -27,7 +28,7 @@ type vmSandbox struct {
 	dir     string
 	m       vmm.Machine
 	ctl     net.Conn
-	console *tail
+	console *tailbuf.Buffer
 	token   string
 	relay   string // host address forwarded to the guest's relay port
 	stdout  io.Writer
@@ -58,7 +59,7 @@ type reclaimState struct {
 	Start string `json:"start"` // /proc/<pid>/stat start time, against pid reuse
 }
 
-func newSandbox(d *Driver, spec sandbox.Spec, dir string, m vmm.Machine, console *tail) *vmSandbox {
+func newSandbox(d *Driver, spec sandbox.Spec, dir string, m vmm.Machine, console *tailbuf.Buffer) *vmSandbox {
 	s := &vmSandbox{
 		d: d, id: spec.ID, dir: dir, m: m, console: console,
 		ctl:        m.Channel(guestapi.ControlPort),

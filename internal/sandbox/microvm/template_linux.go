@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"berth.dev/berth/internal/atomicfile"
 	"berth.dev/berth/internal/sandbox/microvm/guestapi"
+	"berth.dev/berth/internal/tailbuf"
 	"berth.dev/berth/internal/vmm"
 )
 
@@ -127,7 +127,7 @@ func (d *Driver) buildTemplate(ctx context.Context, s shape, dir string) error {
 	cfg := d.vmConfig(s)
 	cfg.Dir = tmp
 	cfg.Memory = &vmm.MemoryFile{Path: filepath.Join(tmp, "ram"), Shared: true}
-	console := &tail{max: 16 << 10}
+	console := tailbuf.New(16<<10, nil)
 	cfg.Console = console
 	ctx, cancel := context.WithTimeout(ctx, templateBootTimeout)
 	defer cancel()
@@ -190,27 +190,4 @@ func syncFile(p string) error {
 	}
 	defer func() { _ = f.Close() }()
 	return f.Sync()
-}
-
-// tail keeps the last max bytes written to it (a VM's console, for error messages).
-type tail struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.b))
 }
