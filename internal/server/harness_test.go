@@ -6,19 +6,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcore"
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol/types"
@@ -29,17 +24,12 @@ import (
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/sandbox"
 	_ "berth.dev/berth/internal/sandbox/linuxns" // the driver these tests run
-	"berth.dev/berth/internal/server"
 	"berth.dev/berth/test/testagent"
+	"berth.dev/berth/test/testserver"
 )
 
 // testServer is an in-process berth server on a loopback port, on the linuxns driver.
-type testServer struct {
-	URL, Addr, DataDir string
-	Creds              aws.Credentials
-	cancel             context.CancelFunc
-	done               chan error
-}
+type testServer struct{ *testserver.Server }
 
 // linuxnsOrSkip skips the test where the namespaces driver cannot run (not root).
 func linuxnsOrSkip(t *testing.T) {
@@ -56,76 +46,12 @@ func linuxnsOrSkip(t *testing.T) {
 func startServer(t *testing.T, dataDir string, tweaks ...func(*config.Config)) *testServer {
 	t.Helper()
 	linuxnsOrSkip(t)
-	cfg := config.Default()
-	cfg.DataDir = dataDir
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Artifacts.InsecureRegistries = []string{"127.0.0.1"}
-	cfg.Sandbox.Driver = "linuxns"
-	cfg.Sessions.InitTimeout = 20 * time.Second
-	cfg.Sessions.PingInterval = 200 * time.Millisecond
+	cfg := testserver.Config(dataDir, "linuxns")
 	cfg.Sessions.PoolSize = 0
 	for _, tw := range tweaks {
 		tw(&cfg)
 	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, logger)
-	if err != nil {
-		cancel()
-		t.Fatalf("start server: %v", err)
-	}
-	ts := &testServer{Addr: srv.Addr(), URL: "http://" + srv.Addr(), DataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
-	go func() { ts.done <- srv.Run(ctx) }()
-	ts.Creds = readCredentials(t, filepath.Join(dataDir, "credentials"))
-	t.Cleanup(ts.Stop)
-	return ts
-}
-
-// Stop shuts the server down gracefully (idempotent) and fails the test on a shutdown error.
-func (ts *testServer) Stop() {
-	if ts.cancel == nil {
-		return
-	}
-	ts.cancel()
-	ts.cancel = nil
-	if err := <-ts.done; err != nil {
-		panic(fmt.Sprintf("server shutdown: %v", err))
-	}
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func readCredentials(t *testing.T, path string) aws.Credentials {
-	t.Helper()
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background(),
-		awsconfig.WithSharedCredentialsFiles([]string{path}), awsconfig.WithSharedConfigProfile("default"),
-		awsconfig.WithSharedConfigFiles([]string{}), awsconfig.WithRegion("us-east-1"))
-	if err != nil {
-		t.Fatalf("load credentials file: %v", err)
-	}
-	c, err := cfg.Credentials.Retrieve(context.Background())
-	if err != nil {
-		t.Fatalf("credentials file %s: %v", path, err)
-	}
-	return c
-}
-
-func (ts *testServer) control() *cp.Client {
-	return cp.New(cp.Options{BaseEndpoint: aws.String(ts.URL), Region: "us-east-1", RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(ts.Creds.AccessKeyID, ts.Creds.SecretAccessKey, "")})
-}
-
-func (ts *testServer) data() *bedrockagentcore.Client {
-	return bedrockagentcore.New(bedrockagentcore.Options{BaseEndpoint: aws.String(ts.URL), Region: "us-east-1", RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(ts.Creds.AccessKeyID, ts.Creds.SecretAccessKey, "")})
+	return &testServer{testserver.Start(t, cfg)}
 }
 
 // deployAgent pushes the Go test agent as an image and deploys it; it returns the runtime
@@ -140,7 +66,7 @@ func (ts *testServer) deployAgent(t *testing.T, runtimeName string) (id, arn str
 	if err := remote.Write(ref, testagent.Image(t), remote.WithAuth(&authn.Basic{Username: ts.Creds.AccessKeyID, Password: ts.Creds.SecretAccessKey})); err != nil {
 		t.Fatalf("push %s: %v", uri, err)
 	}
-	c := ts.control()
+	c := ts.Control()
 	ctx := context.Background()
 	out, err := c.CreateAgentRuntime(ctx, &cp.CreateAgentRuntimeInput{
 		AgentRuntimeName: aws.String(runtimeName),
@@ -180,13 +106,13 @@ func sid(n string) string { return "session-" + n + "-" + strings.Repeat("0", 33
 // status of the API error).
 func (ts *testServer) invoke(t *testing.T, arn, session, payload string) (int, string) {
 	t.Helper()
-	out, err := ts.data().InvokeAgentRuntime(context.Background(), &bedrockagentcore.InvokeAgentRuntimeInput{
+	out, err := ts.Data().InvokeAgentRuntime(context.Background(), &bedrockagentcore.InvokeAgentRuntimeInput{
 		AgentRuntimeArn: aws.String(arn), RuntimeSessionId: aws.String(session),
 		ContentType: aws.String("application/json"), Payload: []byte(payload),
 	})
 	if err != nil {
 		var re interface{ HTTPStatusCode() int }
-		if ok := asStatus(err, &re); ok {
+		if errors.As(err, &re) {
 			return re.HTTPStatusCode(), err.Error()
 		}
 		t.Fatalf("invoke %s: %v", payload, err)
@@ -202,7 +128,7 @@ func (ts *testServer) invoke(t *testing.T, arn, session, payload string) (int, s
 // stop ends the session with StopRuntimeSession.
 func (ts *testServer) stop(t *testing.T, arn, session string) {
 	t.Helper()
-	if _, err := ts.data().StopRuntimeSession(context.Background(), &bedrockagentcore.StopRuntimeSessionInput{
+	if _, err := ts.Data().StopRuntimeSession(context.Background(), &bedrockagentcore.StopRuntimeSessionInput{
 		AgentRuntimeArn: aws.String(arn), RuntimeSessionId: aws.String(session),
 	}); err != nil {
 		t.Fatalf("stop session: %v", err)
@@ -293,8 +219,4 @@ func (ts *testServer) record(t *testing.T, runtimeID, session string) sessionRec
 		t.Fatalf("sessions of %s: %v %s", session, err, body)
 	}
 	return out.Sessions[0]
-}
-
-func asStatus(err error, target *interface{ HTTPStatusCode() int }) bool {
-	return errors.As(err, target)
 }

@@ -126,7 +126,7 @@ func TestA2A_AgentCardAndMessages(t *testing.T) {
 	ts := startServer(t)
 	img := testagent.ImageOf(t, testagent.Build(t, a2aAgentPackage))
 	rt := ts.deployImage(t, "a2a_agent", img, withProtocol(types.ServerProtocolA2a))
-	data := ts.data(t)
+	data := ts.Data()
 	ctx := context.Background()
 	s := sid("a2a")
 
@@ -185,7 +185,7 @@ func TestA2A_AgentCardAndMessages(t *testing.T) {
 	})
 
 	t.Run("qualified endpoint", func(t *testing.T) {
-		if _, err := ts.control(t).CreateAgentRuntimeEndpoint(ctx, &cp.CreateAgentRuntimeEndpointInput{
+		if _, err := ts.Control().CreateAgentRuntimeEndpoint(ctx, &cp.CreateAgentRuntimeEndpointInput{
 			AgentRuntimeId: aws.String(rt.ID), Name: aws.String("PROD"), AgentRuntimeVersion: aws.String("1"),
 		}); err != nil {
 			t.Fatalf("create PROD: %v", err)
@@ -213,7 +213,7 @@ func TestA2A_AgentCardAndMessages(t *testing.T) {
 func TestGetAgentCard_AgentWithoutCard(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployImage(t, "a2a_nocard", testagent.Image(t), withProtocol(types.ServerProtocolA2a))
-	_, err := ts.data(t).GetAgentCard(context.Background(), &bedrockagentcore.GetAgentCardInput{AgentRuntimeArn: aws.String(rt.ARN), RuntimeSessionId: aws.String(sid("nocard"))})
+	_, err := ts.Data().GetAgentCard(context.Background(), &bedrockagentcore.GetAgentCardInput{AgentRuntimeArn: aws.String(rt.ARN), RuntimeSessionId: aws.String(sid("nocard"))})
 	e := asType[*dtypes.RuntimeClientError](t, err)
 	if !strings.Contains(e.ErrorMessage(), "404") {
 		t.Errorf("message %q does not report the agent's 404", e.ErrorMessage())
@@ -225,7 +225,7 @@ func TestGetAgentCard_AgentWithoutCard(t *testing.T) {
 func TestAGUI_Runtime(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployImage(t, "agui_agent", testagent.Image(t), withProtocol(types.ServerProtocolAgui))
-	c := ts.data(t)
+	c := ts.Data()
 	ctx := context.Background()
 	s := sid("agui")
 

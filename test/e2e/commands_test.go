@@ -111,7 +111,7 @@ func runCommandOnce(c *bedrockagentcore.Client, arn, session, command string, ti
 func TestInvokeCommand_ExitCodeAndOutputs(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployPython(t, "cmd_agent", nil)
-	c := ts.data(t)
+	c := ts.Data()
 	s := sid("cmd")
 	res := runCommand(c, rt.ARN, s, "echo out; echo err >&2; exit 3", nil, nil)
 	if res.Err != nil {
@@ -151,7 +151,7 @@ func TestInvokeCommand_ExitCodeAndOutputs(t *testing.T) {
 func TestInvokeCommand_Timeout(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployPython(t, "cmd_timeout", nil)
-	c := ts.data(t)
+	c := ts.Data()
 	s := sid("timeout")
 	_ = runCommand(c, rt.ARN, s, "true", nil, nil) // start the session first
 	start := time.Now()
@@ -181,11 +181,11 @@ func TestInvokeCommand_Timeout(t *testing.T) {
 func TestInvokeCommand_Streams(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployPython(t, "cmd_stream", nil)
-	c := ts.data(t)
+	c := ts.Data()
 	s := sid("stream")
 	// A second client: smithy-go v1.28.8 shares one event-stream decoder per client, so two
 	// streams read at once on one client race.
-	c2 := ts.data(t)
+	c2 := ts.Data()
 	released := make(chan commandResult, 1)
 	res := runCommand(c, rt.ARN, s, "echo waiting; while [ ! -e go ]; do sleep 0.05; done; echo released", aws.Int32(30),
 		func(d dtypes.ContentDeltaEvent) {
@@ -206,7 +206,7 @@ func TestInvokeCommand_Streams(t *testing.T) {
 func TestInvokeCommand_SessionFiles(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployPython(t, "cmd_files", nil)
-	c := ts.data(t)
+	c := ts.Data()
 	a, b := sid("files-a"), sid("files-b")
 	invokeJSON(t, c, rt.ARN, a, `{"op":"write","name":"a.txt","content":"written in a"}`)
 	invokeJSON(t, c, rt.ARN, b, `{"op":"write","name":"b.txt","content":"written in b"}`)
@@ -243,7 +243,7 @@ func TestInvokeCommand_SessionFiles(t *testing.T) {
 func TestInvokeCommand_Errors(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployPython(t, "cmd_errors", nil)
-	c := ts.data(t)
+	c := ts.Data()
 	validation := []struct {
 		name    string
 		command string
@@ -299,7 +299,7 @@ func TestInvoke_CustomPortAndPath(t *testing.T) {
 			ServerProtocol: types.ServerProtocolHttp, Port: aws.Int32(8123), Path: aws.String("/custom/run"),
 		}
 	})
-	c := ts.data(t)
+	c := ts.Data()
 	s := sid("port")
 	if n := count(t, c, rt.ARN, s); n != 1 {
 		t.Errorf("count %d, want 1", n)

@@ -16,7 +16,7 @@ import (
 // PROD pinned to 1 stays; GetAgentRuntime?version=1 returns v1's config; delete.
 func TestControlPlane_Lifecycle(t *testing.T) {
 	ts := startServer(t)
-	c := ts.control(t)
+	c := ts.Control()
 	ctx := context.Background()
 	ts.upload(t, "agents", "hello/v1.zip", agentZip(t, "main.py"))
 	ts.upload(t, "agents", "hello/v2.zip", agentZip(t, "main.py"))
@@ -185,7 +185,7 @@ func TestControlPlane_Lifecycle(t *testing.T) {
 // TestControlPlane_ListRuntimesPaginates drives the SDK paginator across pages.
 func TestControlPlane_ListRuntimesPaginates(t *testing.T) {
 	ts := startServer(t)
-	c := ts.control(t)
+	c := ts.Control()
 	ctx := context.Background()
 	ts.upload(t, "agents", "a.zip", agentZip(t, "main.py"))
 	want := map[string]bool{}

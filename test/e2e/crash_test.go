@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol/types"
 
 	"berth.dev/berth/internal/sandbox/netns"
+	"berth.dev/berth/test/testserver"
 )
 
 var (
@@ -63,7 +64,7 @@ func startBinary(t *testing.T, dataDir string, args ...string) *binaryServer {
 	args = append([]string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn",
 		"--sandbox", "process", "--insecure-registries", "127.0.0.1"}, args...)
 	cmd := exec.Command(berthBinary(t), args...)
-	cmd.Stderr = testWriter{t}
+	cmd.Stderr = testserver.LogWriter(t)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -110,9 +111,9 @@ func TestCrash_KillDuringCreates(t *testing.T) {
 	}
 	dataDir := t.TempDir()
 	first := startBinary(t, dataDir)
-	ts := &testServer{URL: first.url, Creds: readCredentials(t, filepath.Join(dataDir, "credentials"))}
+	ts := &testServer{&testserver.Server{URL: first.url, Creds: testserver.ReadCredentials(t, filepath.Join(dataDir, "credentials"))}}
 	ts.upload(t, "agents", "a.zip", agentZip(t, "main.py"))
-	c := ts.control(t)
+	c := ts.Control()
 
 	var (
 		mu    sync.Mutex
@@ -149,7 +150,7 @@ func TestCrash_KillDuringCreates(t *testing.T) {
 
 	second := startBinary(t, dataDir)
 	ts.URL = second.url
-	c = ts.control(t)
+	c = ts.Control()
 	listed := map[string]string{}
 	p := cp.NewListAgentRuntimesPaginator(c, &cp.ListAgentRuntimesInput{MaxResults: aws.Int32(100)})
 	for p.HasMorePages() {
@@ -187,10 +188,10 @@ func TestCrash_KillWithLiveSessions(t *testing.T) {
 	}
 	dataDir := t.TempDir()
 	first := startBinary(t, dataDir)
-	ts := &testServer{URL: first.url, Addr: strings.TrimPrefix(first.url, "http://"), DataDir: dataDir,
-		Creds: readCredentials(t, filepath.Join(dataDir, "credentials"))}
+	ts := &testServer{&testserver.Server{URL: first.url, Addr: strings.TrimPrefix(first.url, "http://"), DataDir: dataDir,
+		Creds: testserver.ReadCredentials(t, filepath.Join(dataDir, "credentials"))}}
 	rt := ts.deployPython(t, "live_py", nil)
-	c := ts.data(t)
+	c := ts.Data()
 	var pids []int
 	for _, name := range []string{"one", "two", "three"} {
 		m, _ := invokeJSON(t, c, rt.ARN, sid(name), `{"op":"incr"}`)
@@ -222,7 +223,7 @@ func TestCrash_KillWithLiveSessions(t *testing.T) {
 		}
 	}
 	// The same session id works again, on a fresh sandbox.
-	c = ts.data(t)
+	c = ts.Data()
 	if n := count(t, c, rt.ARN, sid("one")); n != 1 {
 		t.Errorf("restarted session counted %d, want 1", n)
 	}

@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcore"
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol/types"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -18,17 +16,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
-
-// data returns a data-plane client for the server.
-func (ts *testServer) data(t *testing.T) *bedrockagentcore.Client {
-	t.Helper()
-	return bedrockagentcore.New(bedrockagentcore.Options{
-		BaseEndpoint:     aws.String(ts.URL),
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(ts.Creds.AccessKeyID, ts.Creds.SecretAccessKey, ""),
-		RetryMaxAttempts: 1,
-	})
-}
 
 // deployed is a READY runtime.
 type deployed struct {
@@ -45,7 +32,7 @@ func (ts *testServer) deploy(t *testing.T, in *cp.CreateAgentRuntimeInput) deplo
 	if in.NetworkConfiguration == nil {
 		in.NetworkConfiguration = testNetwork
 	}
-	c := ts.control(t)
+	c := ts.Control()
 	out, err := c.CreateAgentRuntime(context.Background(), in)
 	if err != nil {
 		t.Fatalf("create %s: %v", aws.ToString(in.AgentRuntimeName), err)

@@ -13,7 +13,7 @@ import (
 // TestControlPlane_TypedErrors checks that the SDK surfaces typed errors for bad input.
 func TestControlPlane_TypedErrors(t *testing.T) {
 	ts := startServer(t)
-	c := ts.control(t)
+	c := ts.Control()
 	ctx := context.Background()
 	ts.upload(t, "agents", "a.zip", agentZip(t, "main.py"))
 
@@ -84,7 +84,7 @@ func TestControlPlane_TypedErrors(t *testing.T) {
 // different input is a ValidationException with reason IdempotentParameterMismatchException.
 func TestControlPlane_Idempotency(t *testing.T) {
 	ts := startServer(t)
-	c := ts.control(t)
+	c := ts.Control()
 	ctx := context.Background()
 	ts.upload(t, "agents", "a.zip", agentZip(t, "main.py"))
 	token := "idem-token-0123456789-0123456789-abcdef"
@@ -123,7 +123,7 @@ func TestControlPlane_Idempotency(t *testing.T) {
 // reason, and nothing half-written (DEFAULT exists, not live).
 func TestControlPlane_MissingArtifactFails(t *testing.T) {
 	ts := startServer(t)
-	c := ts.control(t)
+	c := ts.Control()
 	ctx := context.Background()
 	ts.upload(t, "agents", "other.zip", agentZip(t, "main.py"))
 	ts.upload(t, "agents", "noentry.zip", agentZip(t, "app.py"))

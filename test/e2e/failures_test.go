@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -64,7 +65,7 @@ func TestInvoke_AgentFailures(t *testing.T) {
 	exits := ts.deployImage(t, "exits", img, withEnv(map[string]string{"TESTAGENT_START": "exit"}))
 	unhealthy := ts.deployImage(t, "unhealthy", img, withEnv(map[string]string{"TESTAGENT_START": "unhealthy"}))
 	fine := ts.deployImage(t, "fine", img, nil)
-	c := ts.data(t)
+	c := ts.Data()
 	invoke := func(arn, session, payload string) (*bedrockagentcore.InvokeAgentRuntimeOutput, error) {
 		return c.InvokeAgentRuntime(context.Background(), &bedrockagentcore.InvokeAgentRuntimeInput{
 			AgentRuntimeArn: aws.String(arn), RuntimeSessionId: aws.String(session),
@@ -110,7 +111,7 @@ func TestInvoke_AgentFailures(t *testing.T) {
 func TestInvoke_ConcurrentFirstCalls(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployImage(t, "concurrent", testagent.Image(t), nil)
-	c := ts.data(t)
+	c := ts.Data()
 	s := sid("fifty")
 	var (
 		wg     sync.WaitGroup
@@ -159,7 +160,7 @@ func jsonDecode(r io.Reader, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := jsonUnmarshal(raw, v); err != nil {
+	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("decode %q: %w", raw, err)
 	}
 	return nil

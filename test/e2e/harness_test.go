@@ -8,21 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -33,7 +29,7 @@ import (
 	_ "berth.dev/berth/internal/sandbox/microvm"
 	"berth.dev/berth/internal/sandbox/netns"
 	_ "berth.dev/berth/internal/sandbox/process"
-	"berth.dev/berth/internal/server"
+	"berth.dev/berth/test/testserver"
 )
 
 // sandboxDriver is the driver every e2e server uses: BERTH_TEST_SANDBOX, or linuxns, the
@@ -56,14 +52,7 @@ func sandboxDriver(t *testing.T) string {
 }
 
 // testServer is an in-process berth server on a loopback port.
-type testServer struct {
-	URL     string
-	Addr    string
-	DataDir string
-	Creds   aws.Credentials
-	cancel  context.CancelFunc
-	done    chan error
-}
+type testServer struct{ *testserver.Server }
 
 // serverSeq numbers the servers this test process starts.
 var serverSeq atomic.Int64
@@ -71,19 +60,10 @@ var serverSeq atomic.Int64
 // startServer runs a server over a fresh data dir until the test ends.
 func startServer(t *testing.T, tweaks ...func(*config.Config)) *testServer {
 	t.Helper()
-	return startServerIn(t, t.TempDir(), tweaks...)
-}
-
-func startServerIn(t *testing.T, dataDir string, tweaks ...func(*config.Config)) *testServer {
-	t.Helper()
 	if err := netns.Available(); err != nil {
 		t.Skipf("the sandbox drivers need network namespaces (run as root): %v", err)
 	}
-	cfg := config.Default()
-	cfg.DataDir = dataDir
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Artifacts.InsecureRegistries = []string{"127.0.0.1"}
-	cfg.Sandbox.Driver = sandboxDriver(t)
+	cfg := testserver.Config(t.TempDir(), sandboxDriver(t))
 	cfg.Sandbox.AllowTCG = true // microvm runs under TCG on hosts without KVM, as in CI
 	// Servers run side by side in this process: each gets its own egress table, veth
 	// names and /24, and sets up PUBLIC networks on demand instead of keeping a pool.
@@ -91,84 +71,10 @@ func startServerIn(t *testing.T, dataDir string, tweaks ...func(*config.Config))
 	cfg.Sandbox.Egress.Tag = fmt.Sprintf("e%d", n%1000)
 	cfg.Sandbox.Egress.Subnet = fmt.Sprintf("10.232.%d.0/24", n%256)
 	cfg.Sandbox.Egress.PoolSize = -1
-	cfg.Sessions.InitTimeout = 20 * time.Second
-	cfg.Sessions.PingInterval = 200 * time.Millisecond
 	for _, tw := range tweaks {
 		tw(&cfg)
 	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, logger)
-	if err != nil {
-		cancel()
-		t.Fatalf("start server: %v", err)
-	}
-	ts := &testServer{Addr: srv.Addr(), URL: "http://" + srv.Addr(), DataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
-	go func() { ts.done <- srv.Run(ctx) }()
-	ts.Creds = readCredentials(t, filepath.Join(dataDir, "credentials"))
-	t.Cleanup(ts.Stop)
-	return ts
-}
-
-// Stop shuts the server down gracefully (idempotent).
-func (ts *testServer) Stop() {
-	if ts.cancel == nil {
-		return
-	}
-	ts.cancel()
-	ts.cancel = nil
-	if err := <-ts.done; err != nil {
-		panic(fmt.Sprintf("server shutdown: %v", err))
-	}
-}
-
-// testWriter sends server logs to the test log.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-// readCredentials parses the AWS shared-credentials file the server wrote.
-func readCredentials(t *testing.T, path string) aws.Credentials {
-	t.Helper()
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatalf("credentials file: %v", err)
-	}
-	if st.Mode().Perm() != 0o600 {
-		t.Errorf("credentials file mode = %v, want 0600", st.Mode().Perm())
-	}
-	// Read it the way every AWS SDK does with AWS_SHARED_CREDENTIALS_FILE.
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background(),
-		awsconfig.WithSharedCredentialsFiles([]string{path}), awsconfig.WithSharedConfigProfile("default"),
-		awsconfig.WithSharedConfigFiles([]string{}), awsconfig.WithRegion("us-east-1"))
-	if err != nil {
-		t.Fatalf("load credentials file: %v", err)
-	}
-	c, err := cfg.Credentials.Retrieve(context.Background())
-	if err != nil || c.AccessKeyID == "" || c.SecretAccessKey == "" {
-		t.Fatalf("credentials file %s: %v (%q)", path, err, c.AccessKeyID)
-	}
-	return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}
-}
-
-func (ts *testServer) control(t *testing.T) *bedrockagentcorecontrol.Client {
-	return ts.controlWith(t, ts.Creds)
-}
-
-func (ts *testServer) controlWith(t *testing.T, c aws.Credentials) *bedrockagentcorecontrol.Client {
-	t.Helper()
-	return bedrockagentcorecontrol.New(bedrockagentcorecontrol.Options{
-		BaseEndpoint:     aws.String(ts.URL),
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, ""),
-		RetryMaxAttempts: 1,
-	})
+	return &testServer{testserver.Start(t, cfg)}
 }
 
 func (ts *testServer) s3(t *testing.T) *s3.Client {
@@ -256,8 +162,6 @@ func asType[T error](t *testing.T, err error) T {
 	return target
 }
 
-func asAPIError(err error, target *smithy.APIError) bool { return errors.As(err, target) }
-
 // addHeader adds a raw HTTP header to an SDK request (custom headers are not modelled).
 func addHeader(name, value string) func(*middleware.Stack) error {
 	return func(s *middleware.Stack) error {
@@ -289,10 +193,8 @@ func (ts *testServer) sessions(t *testing.T, query string) []sessionRecord {
 	var out struct {
 		Sessions []sessionRecord `json:"sessions"`
 	}
-	if err := jsonUnmarshal(resp.Body, &out); err != nil {
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
 		t.Fatal(err)
 	}
 	return out.Sessions
 }
-
-func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }

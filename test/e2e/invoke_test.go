@@ -63,7 +63,7 @@ func count(t *testing.T, c *bedrockagentcore.Client, arn, session string) int {
 func TestInvoke_PythonZipSessions(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployPython(t, "py_agent", nil)
-	c := ts.data(t)
+	c := ts.Data()
 	a, b := sid("a"), sid("b")
 	if n := count(t, c, rt.ARN, a); n != 1 {
 		t.Errorf("first call in session a counted %d", n)
@@ -111,7 +111,7 @@ func TestInvoke_GoImageContract(t *testing.T) {
 		in.EnvironmentVariables = map[string]string{"USER_VAR": "from-version", "IMAGE_ENV": "overridden"}
 		in.RequestHeaderConfiguration = &types.RequestHeaderConfigurationMemberRequestHeaderAllowlist{Value: []string{"X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant", "X-Team"}}
 	})
-	c := ts.data(t)
+	c := ts.Data()
 	s := sid("contract")
 	out, err := c.InvokeAgentRuntime(context.Background(), &bedrockagentcore.InvokeAgentRuntimeInput{
 		AgentRuntimeArn:  aws.String(rt.ARN),
@@ -174,7 +174,7 @@ func TestInvoke_GoImageContract(t *testing.T) {
 func TestInvoke_Errors(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployPython(t, "errs", nil)
-	c := ts.data(t)
+	c := ts.Data()
 	ctx := context.Background()
 	call := func(arn, session, qualifier string) error {
 		in := &bedrockagentcore.InvokeAgentRuntimeInput{AgentRuntimeArn: aws.String(arn), Payload: []byte(`{"op":"incr"}`), ContentType: aws.String("application/json")}
@@ -209,14 +209,14 @@ func TestInvoke_Errors(t *testing.T) {
 
 	// A runtime whose version is not READY yet is a ConflictException.
 	ts.upload(t, "agents", "bad.zip", []byte("not a zip"))
-	bad, err := ts.control(t).CreateAgentRuntime(ctx, &cp.CreateAgentRuntimeInput{
+	bad, err := ts.Control().CreateAgentRuntime(ctx, &cp.CreateAgentRuntimeInput{
 		AgentRuntimeName: aws.String("not_ready"), AgentRuntimeArtifact: codeArtifact("agents", "bad.zip"),
 		RoleArn: testRole, NetworkConfiguration: testNetwork,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitStatus(t, ts.control(t), aws.ToString(bad.AgentRuntimeId), nil)
+	waitStatus(t, ts.Control(), aws.ToString(bad.AgentRuntimeId), nil)
 	_ = asType[*dtypes.ConflictException](t, call(aws.ToString(bad.AgentRuntimeArn), sid("x"), ""))
 }
 
@@ -238,10 +238,10 @@ func TestArtifacts_CollectedWhenUnused(t *testing.T) {
 	if len(trees()) != 1 {
 		t.Fatalf("prepared trees after deploy: %v, want 1", trees())
 	}
-	if n := count(t, ts.data(t), rt.ARN, sid("gc")); n != 1 {
+	if n := count(t, ts.Data(), rt.ARN, sid("gc")); n != 1 {
 		t.Errorf("count %d", n)
 	}
-	if _, err := ts.control(t).DeleteAgentRuntime(context.Background(), &cp.DeleteAgentRuntimeInput{AgentRuntimeId: aws.String(rt.ID)}); err != nil {
+	if _, err := ts.Control().DeleteAgentRuntime(context.Background(), &cp.DeleteAgentRuntimeInput{AgentRuntimeId: aws.String(rt.ID)}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the unused tree to be collected", func() bool { return len(trees()) == 0 })
@@ -257,7 +257,7 @@ func TestInvoke_SessionLogKeepsAgentOutput(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployPython(t, "logged", nil) // asks for PYTHON_3_13, which this host may not have
 	s := sid("logged")
-	_ = count(t, ts.data(t), rt.ARN, s)
+	_ = count(t, ts.Data(), rt.ARN, s)
 	recs := ts.sessions(t, "runtimeSessionId="+s)
 	if len(recs) != 1 {
 		t.Fatalf("records: %+v", recs)
@@ -278,7 +278,7 @@ func TestInvoke_SessionLogKeepsAgentOutput(t *testing.T) {
 func TestInvoke_RoutingFollowsUpdates(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployPython(t, "moving", map[string]string{"MARK": "v1"})
-	c := ts.data(t)
+	c := ts.Data()
 	mark := func(session string) string {
 		m, _ := invokeJSON(t, c, rt.ARN, session, `{"op":"env"}`)
 		return m["env"].(map[string]any)["MARK"].(string)
@@ -286,7 +286,7 @@ func TestInvoke_RoutingFollowsUpdates(t *testing.T) {
 	if got := mark(sid("old")); got != "v1" {
 		t.Fatalf("first session runs %s", got)
 	}
-	ctl := ts.control(t)
+	ctl := ts.Control()
 	if _, err := ctl.UpdateAgentRuntime(context.Background(), &cp.UpdateAgentRuntimeInput{
 		AgentRuntimeId: aws.String(rt.ID), AgentRuntimeArtifact: codeArtifact("agents", "moving.zip"),
 		RoleArn: testRole, NetworkConfiguration: testNetwork, EnvironmentVariables: map[string]string{"MARK": "v2"},

@@ -50,7 +50,7 @@ func TestRegistry_PushedImageIsUsable(t *testing.T) {
 		t.Error("push with a wrong secret succeeded")
 	}
 
-	c := ts.control(t)
+	c := ts.Control()
 	for _, tc := range []struct {
 		name, uri string
 		want      types.AgentRuntimeStatus

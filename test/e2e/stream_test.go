@@ -30,7 +30,7 @@ import (
 func TestInvoke_SSEStreamsAsWritten(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployImage(t, "sse_agent", testagent.Image(t), nil)
-	out, err := ts.data(t).InvokeAgentRuntime(context.Background(), &bedrockagentcore.InvokeAgentRuntimeInput{
+	out, err := ts.Data().InvokeAgentRuntime(context.Background(), &bedrockagentcore.InvokeAgentRuntimeInput{
 		AgentRuntimeArn: aws.String(rt.ARN), RuntimeSessionId: aws.String(sid("sse")),
 		ContentType: aws.String("application/json"), Accept: aws.String("text/event-stream"),
 		Payload: []byte(`{"op":"sse","n":5,"interval_ms":200}`),
@@ -187,7 +187,7 @@ func TestInvoke_LargePayloadStreams(t *testing.T) {
 	}
 
 	big := make([]byte, size+1)
-	_, err = ts.data(t).InvokeAgentRuntime(context.Background(), &bedrockagentcore.InvokeAgentRuntimeInput{
+	_, err = ts.Data().InvokeAgentRuntime(context.Background(), &bedrockagentcore.InvokeAgentRuntimeInput{
 		AgentRuntimeArn: aws.String(rt.ARN), RuntimeSessionId: aws.String(sid("big")), Payload: big,
 	})
 	_ = asType[*dtypes.ValidationException](t, err)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -158,9 +159,9 @@ func TestWire_SignatureRejected(t *testing.T) {
 		}
 	})
 	t.Run("sdk with wrong secret", func(t *testing.T) {
-		_, err := ts.controlWith(t, wrong).ListAgentRuntimes(context.Background(), &cp.ListAgentRuntimesInput{})
+		_, err := ts.ControlWith(wrong).ListAgentRuntimes(context.Background(), &cp.ListAgentRuntimesInput{})
 		var ae smithy.APIError
-		if !asAPIError(err, &ae) || ae.ErrorCode() != "InvalidSignatureException" {
+		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidSignatureException" {
 			t.Errorf("SDK error = %v, want InvalidSignatureException", err)
 		}
 	})

@@ -187,7 +187,7 @@ func TestWebSocket_SigV4Headers(t *testing.T) {
 func TestWebSocket_Presigned(t *testing.T) {
 	ts := startServer(t)
 	rt := ts.deployImage(t, "ws_presigned", testagent.Image(t), nil)
-	data := ts.data(t)
+	data := ts.Data()
 	session := sid("ws-presigned")
 	if n := count(t, data, rt.ARN, session); n != 1 {
 		t.Fatalf("first incr = %d", n)
@@ -293,7 +293,7 @@ func TestWebSocket_SessionLifetime(t *testing.T) {
 		_, _, err := c2.Read(ctx)
 		read <- err
 	}()
-	_, err := ts.data(t).StopRuntimeSession(context.Background(), &bedrockagentcore.StopRuntimeSessionInput{
+	_, err := ts.Data().StopRuntimeSession(context.Background(), &bedrockagentcore.StopRuntimeSessionInput{
 		AgentRuntimeArn: aws.String(rt.ARN), RuntimeSessionId: aws.String(session),
 	})
 	if err != nil {
