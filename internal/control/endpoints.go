@@ -95,13 +95,19 @@ func (s *Service) CreateEndpoint(ctx context.Context, runtimeID string, in Endpo
 		res = EndpointResult{Runtime: rt, Endpoint: e}
 		return nil
 	})
+	if err == nil && res.Endpoint.Status == catalog.StatusReady {
+		s.endpointLive(ctx, runtimeID, res.Endpoint.Name)
+	}
 	return res, err
 }
 
 // UpdateEndpoint re-points a custom endpoint and/or changes its description. DEFAULT
 // always follows the latest version, so only its description may change.
 func (s *Service) UpdateEndpoint(ctx context.Context, runtimeID string, in EndpointInput) (EndpointResult, error) {
-	var res EndpointResult
+	var (
+		res   EndpointResult
+		moved bool // onto a READY version it did not serve
+	)
 	input := endpointRequest{runtimeID, in}
 	err := s.idempotent(ctx, "UpdateAgentRuntimeEndpoint:"+runtimeID+"/"+in.Name, in.ClientToken, input, &res, func(tx store.Tx) error {
 		rs := tx.Runtimes()
@@ -117,9 +123,11 @@ func (s *Service) UpdateEndpoint(ctx context.Context, runtimeID string, in Endpo
 			if e.Name == catalog.DefaultEndpoint {
 				return fmt.Errorf("%w: the DEFAULT endpoint always points at the latest version; update the agent runtime or use a custom endpoint", errdefs.ErrConflict)
 			}
+			was := e.LiveVersion
 			if err := route(ctx, rs, &e, in.Version); err != nil {
 				return err
 			}
+			moved = e.Status == catalog.StatusReady && e.LiveVersion != was
 		}
 		if in.Description != nil {
 			e.Description = in.Description
@@ -131,6 +139,9 @@ func (s *Service) UpdateEndpoint(ctx context.Context, runtimeID string, in Endpo
 		res = EndpointResult{Runtime: rt, Endpoint: e}
 		return nil
 	})
+	if err == nil && moved {
+		s.endpointLive(ctx, runtimeID, res.Endpoint.Name)
+	}
 	return res, err
 }
 
@@ -138,7 +149,7 @@ func (s *Service) UpdateEndpoint(ctx context.Context, runtimeID string, in Endpo
 func (s *Service) DeleteEndpoint(ctx context.Context, runtimeID, name, clientToken string) error {
 	var res struct{ Deleted bool }
 	input := struct{ RuntimeID, Name string }{runtimeID, name}
-	return s.idempotent(ctx, "DeleteAgentRuntimeEndpoint:"+runtimeID+"/"+name, clientToken, input, &res, func(tx store.Tx) error {
+	err := s.idempotent(ctx, "DeleteAgentRuntimeEndpoint:"+runtimeID+"/"+name, clientToken, input, &res, func(tx store.Tx) error {
 		if name == catalog.DefaultEndpoint {
 			return fmt.Errorf("%w: the DEFAULT endpoint is deleted automatically with its agent runtime", errdefs.ErrConflict)
 		}
@@ -152,6 +163,10 @@ func (s *Service) DeleteEndpoint(ctx context.Context, runtimeID, name, clientTok
 		res.Deleted = true
 		return nil
 	})
+	if err == nil && s.opts.OnEndpointDeleted != nil {
+		s.opts.OnEndpointDeleted(ctx, runtimeID, name)
+	}
+	return err
 }
 
 // GetEndpoint returns one endpoint.

@@ -34,6 +34,14 @@ type ServiceOptions struct {
 	// OnRuntimeDeleted runs after a runtime's deletion is committed (the session manager
 	// ends its sessions). It must not block for long.
 	OnRuntimeDeleted func(ctx context.Context, runtimeID string)
+	// OnEndpointLive runs after a committed change made an endpoint serve a READY version it
+	// did not serve before — its version finished preparing, or it was created or moved
+	// onto a READY version (the session manager pre-warms the endpoint's pool). It runs
+	// synchronously after the commit and must not block for long.
+	OnEndpointLive func(ctx context.Context, runtimeID, endpoint string)
+	// OnEndpointDeleted runs after an endpoint's deletion is committed (its pool is emptied).
+	// It must not block for long.
+	OnEndpointDeleted func(ctx context.Context, runtimeID, endpoint string)
 	// GCInterval is how often prepared artifacts no version needs are removed (default 10 min;
 	// also soon after every delete). Only when the Preparer implements Collector.
 	GCInterval time.Duration

@@ -49,12 +49,18 @@ func (s *Service) prepare(ctx context.Context, k versionKey) {
 	if perr != nil && ctx.Err() != nil {
 		return // shutting down: stays pending, resumes on the next start
 	}
+	var live []string
 	err = s.update(ctx, func(tx store.Tx) error {
-		return s.finish(ctx, tx, k, prepared, perr)
+		var err error
+		live, err = s.finish(ctx, tx, k, prepared, perr)
+		return err
 	})
 	if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		s.log.ErrorContext(ctx, "record preparation outcome", "runtime", k.runtimeID, "version", k.number, "err", err)
 		return
+	}
+	for _, name := range live {
+		s.endpointLive(ctx, k.runtimeID, name)
 	}
 	if perr != nil {
 		s.log.WarnContext(ctx, "artifact preparation failed", "runtime", k.runtimeID, "version", k.number, "err", perr)
@@ -63,15 +69,16 @@ func (s *Service) prepare(ctx context.Context, k versionKey) {
 	}
 }
 
-// finish records the outcome inside one transaction.
-func (s *Service) finish(ctx context.Context, tx store.Tx, k versionKey, prepared catalog.PreparedArtifact, perr error) error {
+// finish records the outcome inside one transaction. It returns the endpoints that went
+// live on the version.
+func (s *Service) finish(ctx context.Context, tx store.Tx, k versionKey, prepared catalog.PreparedArtifact, perr error) ([]string, error) {
 	rs := tx.Runtimes()
 	v, err := rs.GetVersion(ctx, k.runtimeID, k.number)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !v.Status.Pending() {
-		return nil
+		return nil, nil
 	}
 	now := s.now()
 	failed := perr != nil
@@ -90,12 +97,13 @@ func (s *Service) finish(ctx context.Context, tx store.Tx, k versionKey, prepare
 	}
 	v.UpdatedAt = now
 	if err := rs.UpdateVersion(ctx, v); err != nil {
-		return err
+		return nil, err
 	}
 	eps, err := allEndpoints(ctx, rs, k.runtimeID)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var live []string
 	for _, e := range eps {
 		if e.TargetVersion != k.number || !e.Status.Pending() {
 			continue
@@ -111,13 +119,21 @@ func (s *Service) finish(ctx context.Context, tx store.Tx, k versionKey, prepare
 			e.LiveVersion = k.number
 			e.Status = catalog.StatusReady
 			e.FailureReason = ""
+			live = append(live, e.Name)
 		}
 		e.UpdatedAt = now
 		if err := rs.UpdateEndpoint(ctx, e); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return live, nil
+}
+
+// endpointLive reports an endpoint that started serving a new READY version.
+func (s *Service) endpointLive(ctx context.Context, runtimeID, endpoint string) {
+	if s.opts.OnEndpointLive != nil {
+		s.opts.OnEndpointLive(ctx, runtimeID, endpoint)
+	}
 }
 
 // allEndpoints lists every endpoint of a runtime (there are at most MaxEndpoints; a limit

@@ -37,7 +37,7 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 	if caps.HostFilesystem {
 		interpreters = image.HostInterpreters()
 	}
-	dataplane.New(s.svc, s.sessions, s.db, s.log, dataplane.Options{
+	plane := dataplane.New(s.svc, s.sessions, s.db, s.log, dataplane.Options{
 		Region:         s.cfg.Region,
 		Interpreters:   interpreters,
 		HostFilesystem: caps.HostFilesystem,
@@ -47,7 +47,9 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 		PublicURL:      publicBaseURL(s.cfg, s.Addr()),
 		Metrics:        s.metrics,
 		Prices:         metering.Prices{CPUPerVCPUHour: s.cfg.Metering.CPUPricePerVCPUHour, MemoryPerGBHour: s.cfg.Metering.MemoryPricePerGBHour},
-	}).Register(api)
+	})
+	plane.Register(api)
+	s.plane.Store(plane)
 	api.Handle("/", httpapi.UnknownOperation(s.log))
 
 	agentcore, err := auth.NewSigV4(keys, auth.SigV4Options{Service: "bedrock-agentcore", Region: s.cfg.Region})

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"berth.dev/berth/internal/artifact/objectstore"
@@ -21,6 +22,7 @@ import (
 	"berth.dev/berth/internal/catalog"
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/control"
+	"berth.dev/berth/internal/httpapi/dataplane"
 	"berth.dev/berth/internal/image"
 	"berth.dev/berth/internal/metering"
 	"berth.dev/berth/internal/sandbox"
@@ -39,10 +41,13 @@ type Server struct {
 	metrics  *telemetry.Metrics // nil when telemetry.metrics is off
 	svc      *control.Service
 	sessions *session.Manager
-	driver   sandbox.Driver
-	http     *http.Server
-	ln       net.Listener
-	closers  []func() error // run in reverse on shutdown
+	// plane is the data plane, set once routes are built: the control service's endpoint
+	// hooks fire from its workers, possibly before then.
+	plane   atomic.Pointer[dataplane.API]
+	driver  sandbox.Driver
+	http    *http.Server
+	ln      net.Listener
+	closers []func() error // run in reverse on shutdown
 	// cancelRequests cancels every request's context (their BaseContext).
 	cancelRequests context.CancelFunc
 }
@@ -167,6 +172,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 		OnRuntimeDeleted: func(ctx context.Context, runtimeID string) {
 			s.sessions.StopRuntime(ctx, runtimeID, session.ReasonRuntimeDeleted)
 		},
+		OnEndpointLive:    func(_ context.Context, runtimeID, endpoint string) { s.endpointLive(runtimeID, endpoint) },
+		OnEndpointDeleted: func(_ context.Context, runtimeID, endpoint string) { s.endpointDeleted(runtimeID, endpoint) },
 	})
 	if err := s.svc.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start control service: %w", err)
