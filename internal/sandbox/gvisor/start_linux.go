@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,14 +130,24 @@ func (r *runner) wait() {
 }
 
 // pin opens a pidfd on the sentry, whose pid runsc wrote, and checks that it is runsc's
-// child: then the pidfd can never signal a recycled pid.
+// child: then the pidfd can never signal a recycled pid. A sentry that is already gone (its
+// agent could not even start, and runsc reaped it) pins nothing: the sandbox ends when
+// runsc exits, and stop kills runsc itself.
 func (r *runner) pin(pid int) error {
 	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("pidfd_open of the sentry %d: %w", pid, err)
 	}
 	f := os.NewFile(uintptr(fd), "pidfd")
-	if ppid, err := parentOf(pid); err != nil || ppid != r.cmd.Process.Pid {
+	ppid, err := parentOf(pid)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ESRCH) {
+		_ = f.Close() // exited and reaped between the two calls
+		return nil
+	}
+	if err != nil || ppid != r.cmd.Process.Pid {
 		_ = f.Close()
 		return fmt.Errorf("sentry %d is not a child of runsc %d (parent %d, %w)", pid, r.cmd.Process.Pid, ppid, err)
 	}
