@@ -29,8 +29,8 @@
 //     Berth's, so the sandbox has no route anywhere.
 //
 // PUBLIC set-up costs tens of milliseconds (veth creation serializes on the kernel's rtnl
-// lock), so a Manager keeps a pool of Config.PoolSize ready namespaces, refilled in the
-// background, and Prepare normally only hands one out. A namespace serves one sandbox
+// lock), so a Manager keeps a pool of Config.PoolSize ready namespaces, filled in the
+// background from the first PUBLIC Prepare on, and Prepare normally only hands one out. A namespace serves one sandbox
 // only: Network.Close destroys it, and its /30 is reused as late as possible (round-robin),
 // after its connection-tracking entries are flushed.
 //

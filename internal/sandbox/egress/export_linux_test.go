@@ -2,8 +2,10 @@ package egress
 
 import "context"
 
-// WaitPoolReady waits until m's pool holds at least n ready namespaces.
+// WaitPoolReady starts m's pool filling, as the first PUBLIC sandbox does, and waits until
+// it holds at least n ready namespaces.
 func WaitPoolReady(ctx context.Context, m *Manager, n int) error {
+	m.pool.signal()
 	for {
 		k, changed := m.pool.state()
 		if k >= n {

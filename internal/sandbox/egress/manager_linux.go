@@ -49,8 +49,8 @@ type Manager struct {
 // be set up here (not root, no nftables), New logs why and Available(NetworkPublic)
 // returns it, while NONE and ALLOWLIST keep working. For PUBLIC it deletes veths and the
 // table that a crashed Berth with the same Tag left, installs the ruleset, turns IPv4
-// forwarding on if it is off (see the package doc), and starts filling the pool in the
-// background.
+// forwarding on if it is off (see the package doc), and starts the pool, which fills in
+// the background from the first PUBLIC sandbox on.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Manager, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {

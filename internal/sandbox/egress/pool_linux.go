@@ -14,7 +14,8 @@ const (
 
 // pool keeps up to size ready PUBLIC namespaces. One goroutine refills it, one namespace at
 // a time (veth set-up serializes on the kernel's rtnl lock anyway), whenever a namespace is
-// taken; set-up therefore happens off the request path. A nil *pool is an empty pool.
+// taken; set-up therefore happens off the request path. It first fills at the first take:
+// a server whose runtimes never ask for PUBLIC builds no veths. A nil *pool is an empty pool.
 type pool struct {
 	m    *Manager
 	size int
@@ -36,7 +37,6 @@ func startPool(m *Manager, size int) *pool {
 	}
 	p := &pool{m: m, size: size, changed: make(chan struct{}),
 		kick: make(chan struct{}, 1), stop: make(chan struct{})}
-	p.signal()
 	p.wg.Go(p.refill)
 	return p
 }
