@@ -27,6 +27,13 @@ const (
 	CodePresignExpired Code = "PresignExpired"
 	// CodeContentSHA256Mismatch: the body does not match X-Amz-Content-Sha256.
 	CodeContentSHA256Mismatch Code = "ContentSHA256Mismatch"
+	// CodeBearerMissing: the runtime has a JWT authorizer and the request carries no token.
+	CodeBearerMissing Code = "BearerMissing"
+	// CodeBearerInvalid: the bearer token failed the runtime's JWT authorizer.
+	CodeBearerInvalid Code = "BearerInvalid"
+	// CodeMethodMismatch: SigV4 for a runtime with a JWT authorizer, or a bearer token for one
+	// without (AgentCore's "Authorization method mismatch").
+	CodeMethodMismatch Code = "MethodMismatch"
 )
 
 // ErrorType returns the AWS error shape name for JSON (restJson1) services, as sent in
@@ -40,17 +47,26 @@ func (c Code) ErrorType() string {
 		return "IncompleteSignatureException"
 	case CodeUnrecognizedClient:
 		return "UnrecognizedClientException"
+	case CodeBearerMissing:
+		return "UnauthorizedException"
+	case CodeBearerInvalid, CodeMethodMismatch:
+		return "AccessDeniedException"
 	default:
 		return "InvalidSignatureException"
 	}
 }
 
-// HTTPStatus returns the status for JSON services: 400 for IncompleteSignature, else 403.
+// HTTPStatus returns the status for JSON services: 400 for IncompleteSignature, 401 for a
+// missing bearer token, else 403.
 func (c Code) HTTPStatus() int {
-	if c == CodeIncompleteSignature {
+	switch c {
+	case CodeIncompleteSignature:
 		return http.StatusBadRequest
+	case CodeBearerMissing:
+		return http.StatusUnauthorized
+	default:
+		return http.StatusForbidden
 	}
-	return http.StatusForbidden
 }
 
 // S3Code returns the S3 error code for the same failure.

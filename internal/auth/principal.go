@@ -7,9 +7,20 @@ import (
 
 // Principal is the authenticated caller of a request.
 type Principal struct {
-	AccessKeyID string
+	AccessKeyID string // SigV4 callers
 	Account     string
+
+	// Bearer is a bearer token not yet verified: on routes where the runtime decides how
+	// callers authenticate (see RuntimeDecides), its JWT authorizer checks it.
+	Bearer string
+	// Unsigned is why an unsigned request on such a route failed SigV4; it is the answer
+	// unless the runtime has a JWT authorizer (which then asks for a token).
+	Unsigned error
 }
+
+// Verified reports whether p is an authenticated caller, not one whose request is left to
+// the runtime's authorizer.
+func (p Principal) Verified() bool { return p.Bearer == "" && p.Unsigned == nil }
 
 // Authenticator authenticates one inbound request.
 //

@@ -47,6 +47,7 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 		PublicURL:      publicBaseURL(s.cfg, s.Addr()),
 		Metrics:        s.metrics,
 		Prices:         metering.Prices{CPUPerVCPUHour: s.cfg.Metering.CPUPricePerVCPUHour, MemoryPerGBHour: s.cfg.Metering.MemoryPricePerGBHour},
+		JWT:            auth.NewJWTVerifier(nil),
 	})
 	plane.Register(api)
 	s.plane.Store(plane)
@@ -70,7 +71,7 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 		root.Handle("GET /metrics", s.metrics.Handler())
 	}
 	root.Handle("/v2/", reg.Handler())
-	root.Handle("/", httpapi.Authenticate(agentcore, s.log, api))
+	root.Handle("/", httpapi.Authenticate(auth.RuntimeDecides{SigV4: agentcore, Decides: runtimeDecidesAuth}, s.log, api))
 
 	// S3 object keys may contain "..", "//" and "./" segments that ServeMux would clean and
 	// redirect, so the object store is dispatched on the raw path before the mux.
@@ -86,6 +87,19 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 	h = httpapi.Recover(s.log, h)
 	h = httpapi.RequestID(h)
 	return h, nil
+}
+
+// runtimeDecidesAuth reports the routes where the runtime decides how callers authenticate
+// (bearer tokens for runtimes with a JWT authorizer, SigV4 otherwise): invocations,
+// including MCP's GET/DELETE and the A2A agent card below them, and the WebSocket.
+// The ARN segment is escaped (its "/" is %2F), as ServeMux matches it.
+func runtimeDecidesAuth(r *http.Request) bool {
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/runtimes/")
+	if !ok {
+		return false
+	}
+	_, op, ok := strings.Cut(rest, "/")
+	return ok && (op == "ws" || op == "invocations" || strings.HasPrefix(op, "invocations/"))
 }
 
 // basicAuth lets the registry check HTTP basic credentials against the access keys.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"berth.dev/berth/internal/auth"
 	"berth.dev/berth/internal/control"
 	"berth.dev/berth/internal/httpapi"
 	"berth.dev/berth/internal/image"
@@ -42,6 +43,8 @@ type Options struct {
 	Prices metering.Prices
 	// Metrics, if set, counts the agent-facing calls (instrument.go).
 	Metrics *telemetry.Metrics
+	// JWT verifies bearer tokens for runtimes with a customJWTAuthorizer (required).
+	JWT *auth.JWTVerifier
 }
 
 // API holds the data-plane handlers.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"berth.dev/berth/internal/auth"
 	"berth.dev/berth/internal/catalog"
 	"berth.dev/berth/internal/errdefs"
 )
@@ -89,8 +90,28 @@ func sessionID(r *http.Request, generate bool) (string, error) {
 }
 
 // liveVersion resolves the version the endpoint serves now, from the cache when nothing
-// changed since it was last read.
+// changed since it was last read, and checks that the caller may call it: SigV4 callers
+// only runtimes without a JWT authorizer, bearer tokens only those with one (see
+// auth.RuntimeDecides).
 func (a *API) liveVersion(ctx context.Context, addr address) (catalog.Runtime, catalog.Endpoint, catalog.Version, error) {
+	rt, ep, v, err := a.resolveLive(ctx, addr)
+	p, _ := auth.PrincipalFrom(ctx)
+	if aerr := a.opts.JWT.Decide(ctx, p, jwtAuthorizer(v.Config), err == nil); aerr != nil {
+		return catalog.Runtime{}, catalog.Endpoint{}, catalog.Version{}, aerr
+	}
+	return rt, ep, v, err
+}
+
+// jwtAuthorizer returns the runtime configuration's JWT authorizer, or nil.
+func jwtAuthorizer(cfg catalog.RuntimeConfig) *catalog.CustomJWTAuthorizer {
+	if cfg.AuthorizerConfiguration == nil {
+		return nil
+	}
+	return cfg.AuthorizerConfiguration.CustomJWTAuthorizer
+}
+
+// resolveLive is liveVersion without the caller check.
+func (a *API) resolveLive(ctx context.Context, addr address) (catalog.Runtime, catalog.Endpoint, catalog.Version, error) {
 	gen, now := a.svc.Generation(), time.Now()
 	if r, ok := a.resolved.get(addr, gen, now); ok {
 		return r.rt, r.ep, r.v, nil
