@@ -16,6 +16,7 @@ import (
 
 	"berth.dev/berth/internal/catalog"
 	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/sandbox/rootfs"
 )
 
 // maxSymlinkTarget bounds the length of a symlink target stored in a zip.
@@ -88,11 +89,31 @@ func (p *Preparer) prepareCode(ctx context.Context, cc *catalog.CodeConfiguratio
 	if err := p.extractZip(ctx, entries, tmp, uri); err != nil {
 		return catalog.PreparedArtifact{}, err
 	}
+	if err := ownTopForSandbox(tmp); err != nil {
+		return catalog.PreparedArtifact{}, err
+	}
 	if err := placeTree(tmp, final); err != nil {
 		return catalog.PreparedArtifact{}, err
 	}
 	p.logger.InfoContext(ctx, "prepared code zip", "object", uri, "digest", out.Digest, "bytes", size)
 	return out, nil
+}
+
+// ownTopForSandbox gives the top directory of a code tree to the sandbox user, so an agent
+// may create files next to its code, as AgentCore's agents may in their working
+// directory. The shared tree is never written: drivers put it under a per-session layer —
+// linuxns an overlay whose upper layer the sandbox user owns anyway, gVisor its memory
+// overlay, which takes the owner from this directory. The files inside stay root's, and
+// the data directory above is root's alone (mode 0700), so nothing on the host that runs
+// as that user can reach the tree. Without root (tests), the owner stays as it is.
+func ownTopForSandbox(dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	if err := os.Lchown(dir, rootfs.SandboxUID, rootfs.SandboxGID); err != nil {
+		return fmt.Errorf("give the code tree to the sandbox user: %w", err)
+	}
+	return nil
 }
 
 // entryPointFile returns the file the entry point runs: its last element.

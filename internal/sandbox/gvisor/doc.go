@@ -69,8 +69,9 @@
 //   - gVisor checks file permissions itself, as the sandbox user, on the trees as they are
 //     on the host: a root filesystem or code directory whose top directory others may not
 //     enter (mode 0700, as os.MkdirTemp makes) is refused by Start. The agent can write
-//     next to its code only if the code tree's permissions let uid 65534 (the linuxns
-//     driver gives the sandbox user the upper layer instead).
+//     next to its code only if the code tree's permissions let uid 65534: Berth's prepared
+//     code zips give it their top directory (the linuxns driver gives the sandbox user the
+//     upper layer instead).
 //   - runsc adds HOME to the agent's environment when Spec.Env lacks it (from the root's
 //     /etc/passwd, else "/"), so the environment is Spec.Env exactly only if it sets HOME.
 //   - Pids the agent sees are the sandbox's own, not host pids.

@@ -81,7 +81,8 @@ func (s *gvSandbox) exec(ctx context.Context, req sandbox.ExecRequest) (int, err
 	cmd := exec.Command(s.d.runsc.path, s.d.runsc.args(root, //nolint:gosec // G204: runsc is the configured runtime
 		"exec", "--process", base+".json", "--internal-pid-file", fifo.path, s.id)...)
 	cmd.Env = []string{}
-	tail := tailbuf.New(stderrTailN, req.Stderr)
+	gate := &startGate{w: req.Stderr}
+	tail := tailbuf.New(stderrTailN, gate)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = req.Stdin, req.Stdout, tail
 	cmd.WaitDelay = ioDrain
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
@@ -94,22 +95,32 @@ func (s *gvSandbox) exec(ctx context.Context, req sandbox.ExecRequest) (int, err
 		waitErr = cmd.Wait()
 		close(exited)
 	}()
+	started := make(chan int, 1) // the command's pid inside the sandbox, once it exists
+	go func() {
+		if pid, ok := <-fifo.pid; ok {
+			gate.release()
+			started <- pid
+		}
+		close(started)
+	}()
 
 	select {
 	case <-exited:
 	case <-ctx.Done():
-		s.killExec(root, fifo, cmd, exited)
+		s.killExec(root, started, cmd, exited)
 		return 0, ctx.Err()
 	}
 	status := runscStatus(waitErr)
 	if status == runscFailure {
 		if msg := runscError(tail.String(), execFailed); msg != "" {
+			gate.drop()
 			if strings.Contains(msg, "failed to load") {
 				return 0, fmt.Errorf("%w: %s", errdefs.ErrInvalidArgument, msg)
 			}
 			return 0, fmt.Errorf("runsc exec: %s", msg)
 		}
 	}
+	gate.release()
 	if status >= 0 {
 		return status, nil
 	}
@@ -118,11 +129,11 @@ func (s *gvSandbox) exec(ctx context.Context, req sandbox.ExecRequest) (int, err
 
 // killExec kills a cancelled command inside the sandbox by its sandbox pid (SIGKILL to
 // runsc exec would only orphan it), then waits for runsc exec to return.
-func (s *gvSandbox) killExec(root string, fifo *pidFIFO, cmd *exec.Cmd, exited <-chan struct{}) {
+func (s *gvSandbox) killExec(root string, started <-chan int, cmd *exec.Cmd, exited <-chan struct{}) {
 	ctx, cancel := context.WithTimeout(context.Background(), execKillWait)
 	defer cancel()
 	select {
-	case pid, ok := <-fifo.pid:
+	case pid, ok := <-started:
 		if ok {
 			_ = s.d.runsc.run(ctx, root, "kill", "--pid", strconv.Itoa(pid), s.id, "KILL")
 		}
