@@ -7,43 +7,11 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/catalog"
+	"berth.dev/berth/internal/client"
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/httpapi"
 	"berth.dev/berth/internal/store"
 )
-
-// usageTotal is one row of GET /berth/v1/usage: billable usage and its cost.
-type usageTotal struct {
-	AgentRuntimeID   string  `json:"agentRuntimeId,omitempty"`
-	Endpoint         string  `json:"endpointName,omitempty"`
-	RuntimeSessionID string  `json:"runtimeSessionId,omitempty"`
-	Period           string  `json:"period,omitempty"` // start of the minute, hour or day
-	Sessions         int     `json:"sessions"`         // distinct session records
-	Seconds          float64 `json:"seconds"`          // billed session life
-	VCPUSeconds      float64 `json:"vcpuSeconds"`
-	GBSeconds        float64 `json:"gbSeconds"`
-	VCPUHours        float64 `json:"vcpuHours"`
-	GBHours          float64 `json:"gbHours"`
-	CPUCost          float64 `json:"cpuCost"`
-	MemoryCost       float64 `json:"memoryCost"`
-	Cost             float64 `json:"cost"`
-}
-
-// usageReport is the answer of GET /berth/v1/usage.
-type usageReport struct {
-	From    string       `json:"from,omitempty"`
-	To      string       `json:"to,omitempty"`
-	GroupBy []string     `json:"groupBy"`
-	Prices  usagePrices  `json:"prices"`
-	Usage   []usageTotal `json:"usage"`
-	Total   usageTotal   `json:"total"`
-}
-
-type usagePrices struct {
-	Currency        string  `json:"currency"`
-	CPUPerVCPUHour  float64 `json:"cpuPerVcpuHour"`
-	MemoryPerGBHour float64 `json:"memoryPerGbHour"`
-}
 
 var usageGroups = map[string]store.UsageGroup{
 	"runtime": store.UsageByRuntime, "endpoint": store.UsageByEndpoint, "session": store.UsageBySession,
@@ -73,8 +41,8 @@ func (a *API) usage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := usageReport{From: stamp(f.From), To: stamp(f.To), GroupBy: names, Usage: []usageTotal{},
-		Prices: usagePrices{Currency: "USD", CPUPerVCPUHour: a.opts.Prices.CPUPerVCPUHour, MemoryPerGBHour: a.opts.Prices.MemoryPerGBHour}}
+	out := client.UsageReport{From: stamp(f.From), To: stamp(f.To), GroupBy: names, Usage: []client.UsageRow{},
+		Prices: client.UsagePrices{Currency: "USD", CPUPerVCPUHour: a.opts.Prices.CPUPerVCPUHour, MemoryPerGBHour: a.opts.Prices.MemoryPerGBHour}}
 	if len(by) > 0 {
 		for _, g := range groups {
 			out.Usage = append(out.Usage, a.usageRow(g))
@@ -86,9 +54,9 @@ func (a *API) usage(w http.ResponseWriter, r *http.Request) error {
 	return httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
-func (a *API) usageRow(t store.UsageTotal) usageTotal {
+func (a *API) usageRow(t store.UsageTotal) client.UsageRow {
 	cpu, mem := a.opts.Prices.Cost(t.VCPUSeconds, t.GBSeconds)
-	return usageTotal{
+	return client.UsageRow{
 		AgentRuntimeID: t.RuntimeID, Endpoint: t.Endpoint, RuntimeSessionID: t.SessionID, Period: stamp(t.Period),
 		Sessions: t.Sessions, Seconds: t.Seconds, VCPUSeconds: t.VCPUSeconds, GBSeconds: t.GBSeconds,
 		VCPUHours: t.VCPUSeconds / 3600, GBHours: t.GBSeconds / 3600, CPUCost: cpu, MemoryCost: mem, Cost: cpu + mem,
