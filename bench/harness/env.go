@@ -121,7 +121,8 @@ func Start(ctx context.Context, bins *Binaries, opts Options) (*Env, error) {
 	}
 	args := []string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0",
 		"--sandbox", opts.Driver, "--insecure-registries", "127.0.0.1",
-		"--max-sessions", strconv.Itoa(opts.MaxSessions), "--log-level", opts.LogLevel}
+		"--max-sessions", strconv.Itoa(opts.MaxSessions), "--log-level", opts.LogLevel,
+		"--log-format", "text"} // the log watcher reads slog's text lines
 	args = append(args, opts.ExtraArgs...)
 	cmd := exec.Command(bins.Berth, args...) //nolint:gosec // the harness runs the binary it built
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

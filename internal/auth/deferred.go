@@ -43,7 +43,7 @@ func (d RuntimeDecides) Authenticate(r *http.Request) (*http.Request, Principal,
 
 // wsBearerProtocol is the WebSocket subprotocol prefix browsers use to send a bearer token
 // (AGENTCORE-WIRE.md §2.5): "base64UrlBearerAuthorization.<base64url(token)>".
-const wsBearerProtocol = "base64UrlBearerAuthorization."
+const wsBearerProtocol = "base64UrlBearerAuthorization." //nolint:gosec // G101: a protocol name, not a credential
 
 // BearerToken returns the request's bearer token: from "Authorization: Bearer <token>", or
 // for a WebSocket upgrade from the base64UrlBearerAuthorization subprotocol.

@@ -18,6 +18,7 @@ import (
 // clients pointed at it, and the client of Berth's own extension API.
 type api struct {
 	endpoint string
+	creds    aws.CredentialsProvider
 	control  *cp.Client
 	data     *data.Client
 	store    *s3.Client
@@ -35,6 +36,7 @@ func (g *globals) api(ctx context.Context) (*api, error) {
 	}
 	return &api{
 		endpoint: ep,
+		creds:    cfg.Credentials,
 		control:  cp.NewFromConfig(cfg, func(o *cp.Options) { o.BaseEndpoint = aws.String(ep) }),
 		data:     data.NewFromConfig(cfg, func(o *data.Options) { o.BaseEndpoint = aws.String(ep) }),
 		store: s3.NewFromConfig(cfg, func(o *s3.Options) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"berth.dev/berth/internal/auth/oidctest"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/sandbox/netns"
@@ -29,18 +30,34 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs testdata/*.txtar: each script gets its own in-process Berth server on
-// the process sandbox driver, with BERTH_ENDPOINT and BERTH_CREDENTIALS pointing at it.
+// the process sandbox driver, with BERTH_ENDPOINT and BERTH_CREDENTIALS pointing at it, and
+// OIDC_DISCOVERY_URL naming a test OpenID issuer whose tokens 'jwt VAR CLIENT_ID' mints.
 func TestScripts(t *testing.T) {
 	if err := netns.Available(); err != nil {
 		t.Skipf("the process sandbox driver needs network namespaces (run as root): %v", err)
 	}
+	iss := oidctest.Start(t)
 	testscript.Run(t, testscript.Params{
-		Dir:   "testdata",
-		Setup: startServer,
+		Dir: "testdata",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("OIDC_DISCOVERY_URL", iss.DiscoveryURL)
+			return startServer(env)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"jwt": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 || neg {
+					ts.Fatalf("usage: jwt VAR CLIENT_ID")
+				}
+				ts.Setenv(args[0], iss.Token(t, oidctest.Claims{Subject: "cli-test", ClientID: args[1]}))
+			},
 			"jsonvalid": cmdJSONValid,
 			"linecount": cmdLineCount,
 			"sessionid": cmdSessionID,
+			"freeport":  cmdFreePort,
+			"httpwait":  cmdHTTPWait,
+			"mkimage":   cmdMkImage,
+			"mkzip":     cmdMkZip,
+			"stdoutvar": cmdStdoutVar,
 		},
 	})
 }
@@ -85,7 +102,9 @@ func startServer(env *testscript.Env) error {
 	env.Setenv("BERTH_ENDPOINT", "http://"+srv.Addr())
 	env.Setenv("BERTH_CREDENTIALS", filepath.Join(dataDir, "credentials"))
 	env.Setenv("BERTH_DATA_DIR", dataDir)
-	return nil
+	// A local server a script started ('berth deploy --local') must not outlive it.
+	env.Defer(func() { stopLocalServers(env.T(), env.WorkDir) })
+	return toolEnv(env)
 }
 
 // logWriter sends server logs to the script's log.

@@ -27,17 +27,20 @@ func newDestroyCmd(g *globals, stdout io.Writer) *cobra.Command {
 	var name, bucket string
 	var dryRun bool
 	cmd := &cobra.Command{
-		Use:   "destroy --name NAME [--dry-run]",
+		Use:   "destroy [--name NAME] [--dry-run]",
 		Short: "Delete an agent runtime with its versions, endpoints, sessions and uploaded code",
 		Long: `Delete an agent runtime: its versions and endpoints go with it, its live sessions are
 stopped, and the code zips 'berth deploy' uploaded for it (s3://<bucket>/<name>/…) are
-deleted. --dry-run prints what would go and changes nothing.`,
-		Example: `  berth destroy --name hello --dry-run
+deleted. Without --name, the runtime is the one .berth.yaml names. --dry-run prints what
+would go and changes nothing. (The project's local server, if one runs, keeps running:
+'berth local stop' stops it.)`,
+		Example: `  berth destroy --dry-run
   berth destroy --name hello`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if name == "" {
-				return hintError{fmt.Errorf("destroy needs --name"), "'berth status' lists the runtimes"}
+			name, err := runtimeName(name, "berth destroy --name my_agent")
+			if err != nil {
+				return err
 			}
 			asJSON, err := g.json()
 			if err != nil {
@@ -67,7 +70,7 @@ deleted. --dry-run prints what would go and changes nothing.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&name, "name", "", "agent runtime to delete")
+	cmd.Flags().StringVar(&name, "name", "", "agent runtime to delete (default: .berth.yaml's)")
 	cmd.Flags().StringVar(&bucket, "bucket", "berth-agents", "bucket 'berth deploy' uploaded the code to")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be deleted, delete nothing")
 	return cmd

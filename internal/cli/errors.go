@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/aws/smithy-go"
@@ -36,7 +37,12 @@ func friendly(err error, endpoint string) error {
 	if errors.As(err, &ae) {
 		msg := fmt.Errorf("%s%s: %s", name, ae.ErrorCode(), ae.ErrorMessage())
 		switch ae.ErrorCode() {
-		case "UnrecognizedClientException", "InvalidSignatureException", "SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDeniedException":
+		case "AccessDeniedException":
+			if strings.Contains(ae.ErrorMessage(), "JWT authorizer") {
+				return hintError{msg, "this runtime takes bearer tokens: pass --bearer TOKEN (a JWT its customJWTAuthorizer accepts)"}
+			}
+			return hintError{msg, "check --credentials, --profile and --region against the server's <data-dir>/credentials and region"}
+		case "UnrecognizedClientException", "InvalidSignatureException", "SignatureDoesNotMatch", "InvalidAccessKeyId":
 			return hintError{msg, "check --credentials, --profile and --region against the server's <data-dir>/credentials and region"}
 		case "ResourceNotFoundException":
 			return hintError{msg, "'berth status' lists the runtimes, 'berth sessions' the live sessions"}

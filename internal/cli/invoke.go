@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,33 +21,66 @@ import (
 // --header names without it get it, as the starter toolkit's --headers does.
 const customHeaderPrefix = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-"
 
+// acceptAnswer is the Accept header of invocations, as the starter toolkit sends it.
+const acceptAnswer = "text/event-stream, application/json"
+
 type invokeFlags struct {
-	name, arn, session, qualifier, file string
-	newSession                          bool
-	headers                             []string
+	name, arn, session, qualifier, file, contentType, bearer string
+	newSession, json                                         bool
+	headers                                                  []string
+}
+
+// invokeResult is what invoke prints with -o json, once the answer has ended.
+type invokeResult struct {
+	Session     string            `json:"runtimeSessionId"`
+	ContentType string            `json:"contentType"`
+	Events      []json.RawMessage `json:"events,omitempty"` // the data of each SSE data line: JSON as it is, anything else as a string
+	Body        json.RawMessage   `json:"body,omitempty"`   // any other answer: JSON as it is, anything else as a string
 }
 
 func newInvokeCmd(g *globals, stdout, stderr io.Writer) *cobra.Command {
 	var f invokeFlags
 	cmd := &cobra.Command{
-		Use:   "invoke (--name NAME | --arn ARN) ['<json>' | --file F]",
+		Use:   "invoke [--name NAME | --arn ARN] ['<payload>' | --file F]",
 		Short: "Invoke an agent and stream its answer",
 		Long: `Invoke an agent runtime with a payload and print its answer as it arrives.
 
 A text/event-stream answer is printed one line per "data:" line, each as soon as the agent
-sends it; any other answer is printed as is. The session id goes to stderr.
+sends it; any other answer is printed as is. The session id goes to stderr. Without --name
+and --arn, the runtime is the one .berth.yaml names.
 
 Without --session, invoke reuses the last session id it used with the runtime from this
 directory (remembered in .berth/state.json), so consecutive invocations share a sandbox;
---new-session starts a fresh one.`,
-		Example: `  berth invoke --name hello '{"prompt": "hi"}'
+--new-session starts a fresh one. -o json prints one document once the answer has ended:
+the session id, the content type, and the SSE events or the body.
+
+The payload is sent as --content-type (default application/json); --file sends a file's
+bytes as they are, so binary payloads work with a matching --content-type.
+
+--bearer TOKEN is for runtimes with a customJWTAuthorizer: the request is a plain HTTP(S)
+POST to /runtimes/<ARN>/invocations with "Authorization: Bearer TOKEN" instead of a SigV4
+signature, as AgentCore's starter toolkit sends it. With --arn it needs no access key.`,
+		Example: `  berth invoke '{"prompt": "hi"}'
   berth invoke --name hello --new-session --file payload.json
-  berth invoke --arn arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/hello-abc --header Tenant:acme '{}'`,
+  berth invoke --name vision --file cat.png --content-type image/png
+  berth invoke --name hello --qualifier PROD '{}'
+  berth invoke --arn arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/hello-abc --bearer "$JWT" '{}'`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := g.json()
+			if err != nil {
+				return err
+			}
+			f.json = asJSON
 			payload, err := readPayload(args, f.file, cmd.InOrStdin())
 			if err != nil {
 				return err
+			}
+			if f.bearer != "" && f.arn != "" {
+				if err := g.resolve(); err != nil {
+					return err
+				}
+				return friendly(invokeBearer(cmd.Context(), g.endpoint, f, f.arn, payload, stdout, stderr), g.endpoint)
 			}
 			a, err := g.api(cmd.Context())
 			if err != nil {
@@ -55,13 +90,15 @@ directory (remembered in .berth/state.json), so consecutive invocations share a 
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.name, "name", "", "agent runtime name")
+	fl.StringVar(&f.name, "name", "", "agent runtime name (default: .berth.yaml's)")
 	fl.StringVar(&f.arn, "arn", "", "agent runtime ARN (instead of --name)")
 	fl.StringVarP(&f.session, "session", "s", "", "runtime session id (default: the last one used here, else a new one)")
 	fl.BoolVar(&f.newSession, "new-session", false, "start a new session instead of reusing the last one")
 	fl.StringVar(&f.qualifier, "qualifier", "", "endpoint name or version (default DEFAULT)")
 	fl.StringArrayVar(&f.headers, "header", nil, "header Name:value sent to the agent (repeatable; Name gets the "+customHeaderPrefix+" prefix)")
 	fl.StringVarP(&f.file, "file", "f", "", "read the payload from a file (- for stdin)")
+	fl.StringVar(&f.contentType, "content-type", "application/json", "media type of the payload")
+	fl.StringVar(&f.bearer, "bearer", "", "JWT for a runtime with a customJWTAuthorizer (sent as Authorization: Bearer, no SigV4)")
 	return cmd
 }
 
@@ -88,19 +125,44 @@ func readPayload(args []string, file string, stdin io.Reader) ([]byte, error) {
 	return nil, hintError{errors.New("invoke needs a payload"), `for example: berth invoke --name my_agent '{"prompt": "hi"}'`}
 }
 
-func invoke(ctx context.Context, a *api, f invokeFlags, payload []byte, stdout, stderr io.Writer) error {
-	arn := f.arn
-	switch {
-	case arn != "" && f.name != "":
-		return hintError{errors.New("give --name or --arn, not both"), "drop one of them"}
-	case arn == "" && f.name == "":
-		return hintError{errors.New("invoke needs --name or --arn"), "'berth status' lists the runtimes"}
-	case arn == "":
-		rt, err := a.mustFindRuntime(ctx, f.name)
-		if err != nil {
-			return err
+// runtimeARN is --arn, else the ARN of --name, else of .berth.yaml's runtime.
+func runtimeARN(ctx context.Context, a *api, name, arn, example string) (string, error) {
+	if arn != "" {
+		if name != "" {
+			return "", hintError{errors.New("give --name or --arn, not both"), "drop one of them"}
 		}
-		arn = aws.ToString(rt.AgentRuntimeArn)
+		return arn, nil
+	}
+	name, err := runtimeName(name, example)
+	if err != nil {
+		return "", err
+	}
+	rt, err := a.mustFindRuntime(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(rt.AgentRuntimeArn), nil
+}
+
+// sessionFor is --session, else (unless newSession) the session remembered for arn, else a
+// new id.
+func sessionFor(st cliState, arn, session string, newSession bool) string {
+	if session == "" && !newSession {
+		session = st.Sessions[arn]
+	}
+	if session == "" {
+		session = uuid.NewString() // 36 characters: AgentCore wants at least 33
+	}
+	return session
+}
+
+func invoke(ctx context.Context, a *api, f invokeFlags, payload []byte, stdout, stderr io.Writer) error {
+	arn, err := runtimeARN(ctx, a, f.name, f.arn, `berth invoke --name my_agent '{"prompt": "hi"}'`)
+	if err != nil {
+		return err
+	}
+	if f.bearer != "" {
+		return invokeBearer(ctx, a.endpoint, f, arn, payload, stdout, stderr)
 	}
 	headers, err := parseHeaders(f.headers)
 	if err != nil {
@@ -110,28 +172,25 @@ func invoke(ctx context.Context, a *api, f invokeFlags, payload []byte, stdout, 
 	if err != nil {
 		return err
 	}
-	sid := f.session
-	if sid == "" && !f.newSession {
-		sid = state.Sessions[arn]
-	}
-	if sid == "" {
-		sid = uuid.NewString() // 36 characters: AgentCore wants at least 33
-	}
+	sid := sessionFor(state, arn, f.session, f.newSession)
 	in := &data.InvokeAgentRuntimeInput{
 		AgentRuntimeArn:  aws.String(arn),
 		RuntimeSessionId: aws.String(sid),
-		ContentType:      aws.String("application/json"),
-		Accept:           aws.String("text/event-stream, application/json"),
+		ContentType:      aws.String(f.contentType),
+		Accept:           aws.String(acceptAnswer),
 		Payload:          payload,
 	}
 	if f.qualifier != "" {
 		in.Qualifier = aws.String(f.qualifier)
 	}
+	prog := newProgress(stdout)
+	prog.step("Invoking (a new session starts its sandbox first)")
 	out, err := a.data.InvokeAgentRuntime(ctx, in, func(o *data.Options) {
 		for _, h := range headers {
 			o.APIOptions = append(o.APIOptions, smithyhttp.AddHeaderValue(h[0], h[1]))
 		}
 	})
+	prog.clear()
 	if err != nil {
 		return err
 	}
@@ -139,15 +198,58 @@ func invoke(ctx context.Context, a *api, f invokeFlags, payload []byte, stdout, 
 	if got := aws.ToString(out.RuntimeSessionId); got != "" {
 		sid = got
 	}
-	fmt.Fprintf(stderr, "Session: %s\n", sid)
-	state.Sessions[arn] = sid
-	if err := state.save(); err != nil {
+	if err := rememberSession(state, stderr, arn, sid); err != nil {
 		return err
 	}
-	if strings.HasPrefix(aws.ToString(out.ContentType), "text/event-stream") {
-		return copySSE(stdout, out.Response)
+	return printAnswer(stdout, f.json, sid, aws.ToString(out.ContentType), out.Response)
+}
+
+// rememberSession prints the session id to stderr and remembers it for arn.
+func rememberSession(state cliState, stderr io.Writer, arn, sid string) error {
+	fmt.Fprintf(stderr, "Session: %s\n", sid)
+	state.Sessions[arn] = sid
+	return state.save()
+}
+
+// printAnswer prints an answer as it arrives — SSE data lines one per line, anything else
+// as it is — or, asJSON, as one invokeResult document once it has ended.
+func printAnswer(stdout io.Writer, asJSON bool, sid, contentType string, body io.Reader) error {
+	sse := strings.HasPrefix(contentType, "text/event-stream")
+	if !asJSON {
+		if sse {
+			return copySSE(stdout, body)
+		}
+		return copyBody(stdout, body)
 	}
-	return copyBody(stdout, out.Response)
+	res := invokeResult{Session: sid, ContentType: contentType}
+	if sse {
+		var buf bytes.Buffer
+		if err := copySSE(&buf, body); err != nil {
+			return err
+		}
+		res.Events = []json.RawMessage{}
+		for _, line := range strings.SplitAfter(buf.String(), "\n") {
+			if line != "" {
+				res.Events = append(res.Events, asJSONValue([]byte(strings.TrimSuffix(line, "\n"))))
+			}
+		}
+	} else {
+		raw, err := io.ReadAll(body)
+		if err != nil {
+			return fmt.Errorf("read answer: %w", err)
+		}
+		res.Body = asJSONValue(raw)
+	}
+	return writeJSON(stdout, res)
+}
+
+// asJSONValue is raw when it is JSON, else raw as a JSON string.
+func asJSONValue(raw []byte) json.RawMessage {
+	if json.Valid(raw) {
+		return raw
+	}
+	s, _ := json.Marshal(string(raw))
+	return s
 }
 
 // parseHeaders turns Name:value flags into header pairs, prefixing custom names.

@@ -73,6 +73,10 @@ a runtime session id.`,
 	stop := &cobra.Command{
 		Use: "stop ID", Short: "Stop a live session and wipe its sandbox", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := g.json()
+			if err != nil {
+				return err
+			}
 			a, err := g.api(cmd.Context())
 			if err != nil {
 				return err
@@ -86,6 +90,9 @@ a runtime session id.`,
 			}
 			if err != nil {
 				return friendly(err, a.endpoint)
+			}
+			if asJSON {
+				return writeJSON(stdout, s)
 			}
 			fmt.Fprintf(stdout, "Stopped session %s of %s\n", s.SessionID, s.AgentRuntimeID)
 			return nil

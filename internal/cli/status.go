@@ -42,10 +42,14 @@ type runtimeDetail struct {
 
 func newStatusCmd(g *globals, stdout io.Writer) *cobra.Command {
 	var name string
+	var all bool
 	cmd := &cobra.Command{
-		Use:   "status [--name NAME]",
-		Short: "List the agent runtimes, or show one with its versions and endpoints",
+		Use:   "status [--name NAME | --all]",
+		Short: "Show an agent runtime with its versions and endpoints, or list them all",
+		Long: `Show one agent runtime in detail: --name, else the one .berth.yaml in the current directory
+names. Without either, or with --all, list every runtime of the server.`,
 		Example: `  berth status
+  berth status --all
   berth status --name hello -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -53,17 +57,23 @@ func newStatusCmd(g *globals, stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if name == "" && !all {
+				if name, err = runtimeName("", ""); err != nil && !isNoProject(err) {
+					return err
+				}
+			}
 			a, err := g.api(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if name == "" {
+			if name == "" || all {
 				return friendly(listRuntimes(cmd.Context(), a, asJSON, stdout), a.endpoint)
 			}
 			return friendly(showRuntime(cmd.Context(), a, name, asJSON, stdout), a.endpoint)
 		},
 	}
-	cmd.Flags().StringVar(&name, "name", "", "show this runtime in detail")
+	cmd.Flags().StringVar(&name, "name", "", "show this runtime in detail (default: .berth.yaml's)")
+	cmd.Flags().BoolVar(&all, "all", false, "list every runtime, even in a project directory")
 	return cmd
 }
 

@@ -1,15 +1,15 @@
 package cli
 
 import (
-	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-// isTerminal reports whether w is a terminal (progress lines are drawn only there).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether f (an output or input stream) is a terminal: progress lines are
+// drawn, and questions asked, only there.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	if !ok {
 		return false
 	}

@@ -60,11 +60,12 @@ with a one-second minimum per session, priced with the server's configured price
 
 func showUsage(ctx context.Context, a *api, f usageFlags, asJSON bool, stdout io.Writer) error {
 	q := client.UsageQuery{Endpoint: f.endpoint, SessionID: f.session, GroupBy: f.by}
+	now := time.Now()
 	var err error
-	if q.From, err = pastTime("--from", f.from); err != nil {
+	if q.From, err = pastTime("--from", f.from, now); err != nil {
 		return err
 	}
-	if q.To, err = pastTime("--to", f.to); err != nil {
+	if q.To, err = pastTime("--to", f.to, now); err != nil {
 		return err
 	}
 	if f.name != "" {
@@ -126,18 +127,3 @@ func usageCells(u client.UsageRow) []string {
 }
 
 func money(v float64) string { return "$" + strconv.FormatFloat(v, 'f', 6, 64) }
-
-// pastTime parses an RFC 3339 time or a duration back from now; "" is the zero time.
-func pastTime(flag, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		return time.Now().Add(-d), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, hintError{fmt.Errorf("%s %q is neither an RFC 3339 time nor a duration", flag, s), "e.g. " + flag + " 2026-11-21T09:00:00Z or " + flag + " 24h"}
-	}
-	return t, nil
-}

@@ -6,22 +6,27 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// userCommands are the commands that talk to a running server through its API: deploy,
-// invoke, status, sessions, usage and destroy. They share the global flags (--endpoint,
-// --credentials, --profile, --region, -o). There is no logs command: the server exposes no
-// session-log route yet.
-func userCommands(stdout, stderr io.Writer) []*cobra.Command {
-	g := &globals{}
-	cmds := []*cobra.Command{
-		newDeployCmd(g, stdout),
+// userCommands are the commands for agent developers: the project ones (configure, dev,
+// local) and those that talk to a running server through its API. They share the global
+// flags g (--endpoint, --credentials, --profile, --region, --local, -o), which the root
+// command registers.
+func userCommands(g *globals, stdout, stderr io.Writer) []*cobra.Command {
+	return []*cobra.Command{
+		newConfigureCmd(g, stdout),
+		newDevCmd(stdout, stderr),
+		newDeployCmd(g, stdout, stderr),
 		newInvokeCmd(g, stdout, stderr),
 		newStatusCmd(g, stdout),
+		newVersionsCmd(g, stdout),
+		newEndpointsCmd(g, stdout),
 		newSessionsCmd(g, stdout),
 		newUsageCmd(g, stdout),
+		newTracesCmd(g, stdout),
+		newLogsCmd(g, stdout),
+		newStopSessionCmd(g, stdout),
+		newExecCmd(g, stdout, stderr),
+		newPushCmd(g, stdout),
 		newDestroyCmd(g, stdout),
+		newLocalCmd(g, stdout),
 	}
-	for _, c := range cmds {
-		g.register(c)
-	}
-	return cmds
 }

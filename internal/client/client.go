@@ -62,41 +62,60 @@ func NotFound(err error) bool {
 	return errors.As(err, &e) && e.StatusCode == http.StatusNotFound
 }
 
-// get performs a signed GET of path?query and decodes the JSON answer into out.
-func (c *Client) get(ctx context.Context, path string, query url.Values, out any) error {
+// send performs a signed GET of path?query and returns the answer for the caller to read
+// and close; a non-2xx answer is returned as an *Error.
+func (c *Client) send(ctx context.Context, path string, query url.Values) (*http.Response, error) {
 	u := c.endpoint + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	creds, err := c.creds.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("credentials: %w", err)
+		return nil, fmt.Errorf("credentials: %w", err)
 	}
 	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
 	if err := c.signer.SignHTTP(ctx, creds, req, emptySHA256, "bedrock-agentcore", c.region, time.Now()); err != nil {
-		return fmt.Errorf("sign request: %w", err)
+		return nil, fmt.Errorf("sign request: %w", err)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer func() { _ = resp.Body.Close() }()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: read answer: %w", path, err)
+		}
+		return nil, decodeError(resp, body)
+	}
+	return resp, nil
+}
+
+// get performs a signed GET of path?query and decodes the JSON answer into out.
+func (c *Client) get(ctx context.Context, path string, query url.Values, out any) error {
+	resp, err := c.send(ctx, path, query)
+	if err != nil {
+		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		return fmt.Errorf("GET %s: read answer: %w", path, err)
 	}
-	if resp.StatusCode/100 != 2 {
-		return decodeError(resp, body)
-	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("GET %s: decode answer: %w", path, err)
 	}
 	return nil
 }
+
+// ResponseError is the *Error of a non-2xx answer with the given body, for callers that
+// make their own requests to a Berth server (the CLI's bearer-token invocations).
+func ResponseError(resp *http.Response, body []byte) error { return decodeError(resp, body) }
 
 // decodeError turns an AWS JSON error body ({"message": …} with the type in
 // X-Amzn-ErrorType or "__type") into an *Error.

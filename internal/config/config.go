@@ -27,6 +27,7 @@ type Config struct {
 	Sessions  Sessions  `yaml:"sessions"`
 	Metering  Metering  `yaml:"metering"`
 	Telemetry Telemetry `yaml:"telemetry"`
+	Logs      Logs      `yaml:"logs"`
 }
 
 // Metering configures the usage meter (internal/metering) and the prices of the cost
@@ -37,11 +38,35 @@ type Metering struct {
 	MemoryPricePerGBHour float64       `yaml:"memoryPricePerGbHour"` // US dollars, 1 GB = 1 GiB
 }
 
-// Telemetry configures metrics (traces are not built yet).
+// Telemetry configures metrics, traces and the export of both (and of agent logs) over OTLP.
 type Telemetry struct {
 	// Metrics serves Prometheus metrics at GET /metrics, unauthenticated (scrapers do not
 	// sign requests): names, counts and runtime ids, no payloads or secrets.
 	Metrics bool `yaml:"metrics"`
+	// OTLPEndpoint is the base URL of an OTLP/HTTP receiver (e.g. http://collector:4318):
+	// traces go to {OTLPEndpoint}/v1/traces, metrics to /v1/metrics, agent logs to
+	// /v1/logs. "" exports nothing; Berth still keeps recent traces itself.
+	OTLPEndpoint string `yaml:"otlpEndpoint"`
+	// OTLPHeaders are sent with every OTLP export ("key=value", as OTEL_EXPORTER_OTLP_HEADERS).
+	OTLPHeaders []string `yaml:"otlpHeaders"`
+	// TraceRetention bounds the traces Berth keeps in its data dir for `berth traces`:
+	// spans older than this are dropped.
+	TraceRetention time.Duration `yaml:"traceRetention"`
+	// TraceMaxSpans bounds the kept spans; the oldest go first. 0 keeps none.
+	TraceMaxSpans int `yaml:"traceMaxSpans"`
+	// AgentOTLP serves an OTLP/HTTP endpoint inside every sandbox (127.0.0.1:4318, set as
+	// OTEL_EXPORTER_OTLP_ENDPOINT for the agent) whose spans and logs join the server's.
+	AgentOTLP bool `yaml:"agentOtlp"`
+}
+
+// Logs bounds the agent output (stdout and stderr, timestamped) kept per session.
+type Logs struct {
+	// MaxBytesPerSession caps one session's kept output; older lines are dropped first.
+	MaxBytesPerSession int64 `yaml:"maxBytesPerSession"`
+	// MaxAge removes a session's output this long after the session ended.
+	MaxAge time.Duration `yaml:"maxAge"`
+	// MaxTotalBytes caps all kept output; the logs of the longest-ended sessions go first.
+	MaxTotalBytes int64 `yaml:"maxTotalBytes"`
 }
 
 // Sandbox selects and sizes the isolation driver.
@@ -121,7 +146,7 @@ func Default() Config {
 		DataDir:   DefaultDataDir(),
 		Region:    "us-east-1",
 		AccountID: "000000000000",
-		Log:       Log{Level: "info", Format: "text"},
+		Log:       Log{Level: "info", Format: "json"},
 		Artifacts: Artifacts{
 			PrepareWorkers:   2,
 			PrepareTimeout:   10 * time.Minute,
@@ -137,7 +162,8 @@ func Default() Config {
 		},
 		// AgentCore Runtime's list prices (AGENTCORE-WIRE.md §7.4).
 		Metering:  Metering{Interval: time.Second, CPUPricePerVCPUHour: 0.0895, MemoryPricePerGBHour: 0.00945},
-		Telemetry: Telemetry{Metrics: true},
+		Telemetry: Telemetry{Metrics: true, TraceRetention: 24 * time.Hour, TraceMaxSpans: 100_000, AgentOTLP: true},
+		Logs:      Logs{MaxBytesPerSession: 16 << 20, MaxAge: 7 * 24 * time.Hour, MaxTotalBytes: 1 << 30},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -135,6 +136,22 @@ func (c Config) Validate() error {
 	}
 	if c.Metering.CPUPricePerVCPUHour < 0 || c.Metering.MemoryPricePerGBHour < 0 {
 		bad("metering.cpuPricePerVcpuHour and metering.memoryPricePerGbHour: must not be negative")
+	}
+	if e := c.Telemetry.OTLPEndpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("telemetry.otlpEndpoint: %q is not an http(s) URL such as http://collector:4318", e)
+		}
+	}
+	for _, h := range c.Telemetry.OTLPHeaders {
+		if k, _, ok := strings.Cut(h, "="); !ok || strings.TrimSpace(k) == "" {
+			bad("telemetry.otlpHeaders: %q is not key=value", h)
+		}
+	}
+	if c.Telemetry.TraceRetention <= 0 || c.Telemetry.TraceMaxSpans < 0 {
+		bad("telemetry.traceRetention: must be positive; telemetry.traceMaxSpans: must not be negative")
+	}
+	if c.Logs.MaxBytesPerSession < 4096 || c.Logs.MaxTotalBytes < c.Logs.MaxBytesPerSession || c.Logs.MaxAge <= 0 {
+		bad("logs.maxBytesPerSession: must be at least 4096; logs.maxTotalBytes: at least logs.maxBytesPerSession; logs.maxAge: positive")
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))

@@ -215,5 +215,29 @@ func Settings() []Setting {
 		setting("telemetry.metrics", "BERTH_METRICS", "metrics", "serve Prometheus metrics at /metrics (unauthenticated)", func() (func(*Config) string, func(*Config, string) error) {
 			return boolean(func(c *Config) *bool { return &c.Telemetry.Metrics })
 		}),
+		setting("telemetry.otlpEndpoint", "BERTH_OTLP_ENDPOINT", "otlp-endpoint", "OTLP/HTTP receiver base URL for traces, metrics and agent logs (\"\" = no export)", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Telemetry.OTLPEndpoint })
+		}),
+		setting("telemetry.otlpHeaders", "BERTH_OTLP_HEADERS", "otlp-headers", "comma-separated key=value headers sent with every OTLP export", func() (func(*Config) string, func(*Config, string) error) {
+			return list(func(c *Config) *[]string { return &c.Telemetry.OTLPHeaders })
+		}),
+		setting("telemetry.traceRetention", "BERTH_TRACE_RETENTION", "trace-retention", "how long Berth keeps spans for `berth traces`", func() (func(*Config) string, func(*Config, string) error) {
+			return duration(func(c *Config) *time.Duration { return &c.Telemetry.TraceRetention })
+		}),
+		setting("telemetry.traceMaxSpans", "BERTH_TRACE_MAX_SPANS", "trace-max-spans", "spans Berth keeps for `berth traces` (oldest dropped first; 0 = none)", func() (func(*Config) string, func(*Config, string) error) {
+			return integer(func(c *Config) *int { return &c.Telemetry.TraceMaxSpans })
+		}),
+		setting("telemetry.agentOtlp", "BERTH_AGENT_OTLP", "agent-otlp", "serve an OTLP/HTTP endpoint inside each sandbox for the agent's spans and logs", func() (func(*Config) string, func(*Config, string) error) {
+			return boolean(func(c *Config) *bool { return &c.Telemetry.AgentOTLP })
+		}),
+		setting("logs.maxBytesPerSession", "BERTH_LOGS_MAX_BYTES_PER_SESSION", "logs-max-bytes-per-session", "agent output kept per session, bytes (oldest lines dropped first)", func() (func(*Config) string, func(*Config, string) error) {
+			return bytesize(func(c *Config) *int64 { return &c.Logs.MaxBytesPerSession })
+		}),
+		setting("logs.maxAge", "BERTH_LOGS_MAX_AGE", "logs-max-age", "remove a session's output this long after it ended", func() (func(*Config) string, func(*Config, string) error) {
+			return duration(func(c *Config) *time.Duration { return &c.Logs.MaxAge })
+		}),
+		setting("logs.maxTotalBytes", "BERTH_LOGS_MAX_TOTAL_BYTES", "logs-max-total-bytes", "agent output kept for all sessions, bytes (longest-ended sessions dropped first)", func() (func(*Config) string, func(*Config, string) error) {
+			return bytesize(func(c *Config) *int64 { return &c.Logs.MaxTotalBytes })
+		}),
 	}
 }

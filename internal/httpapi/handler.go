@@ -17,7 +17,9 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 // handler that already wrote its response header must not return an error.
 func Handle(logger *slog.Logger, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nameSpan(r) // tracing.go: the span takes the operation's name
 		if err := h(w, r); err != nil {
+			recordError(r, err)
 			WriteError(w, r, logger, err)
 		}
 	})

@@ -53,8 +53,10 @@ type Target struct {
 // headers, w is hijacked and the two connections are spliced both ways — bytes, frames and
 // close codes untouched, each direction blocking on its reader — until either side closes
 // or Abort; Forward returns then.
-func Forward(w http.ResponseWriter, r *http.Request, t Target) error {
-	ctx, cancel := context.WithCancel(r.Context())
+func Forward(w http.ResponseWriter, r *http.Request, t Target) (err error) {
+	ctx, span := startCall(r.Context(), r, t) // trace.go: the CallAgent span
+	defer func() { endCall(span, err) }()
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if t.Abort != nil {
 		go func() {
@@ -82,10 +84,12 @@ func Forward(w http.ResponseWriter, r *http.Request, t Target) error {
 			if pr.Out.Header == nil {
 				pr.Out.Header = http.Header{}
 			}
+			injectCall(pr.Out)
 		},
 		Transport:     t.Transport,
 		FlushInterval: -1, // flush every write: SSE and chunked answers stream as produced
 		ModifyResponse: func(resp *http.Response) error {
+			noteStatus(resp)
 			if resp.StatusCode == http.StatusSwitchingProtocols && upgradeRequested(resp.Request) {
 				keepUpgradeHeaders(resp.Header, keep)
 				return nil // ReverseProxy splices the two connections, both ways

@@ -50,6 +50,7 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 		JWT:            auth.NewJWTVerifier(nil),
 	})
 	plane.Register(api)
+	api.Handle("GET /berth/v1/traces", dataplane.Traces(s.traceStore, s.tracer, s.log))
 	s.plane.Store(plane)
 	api.Handle("/", httpapi.UnknownOperation(s.log))
 
@@ -71,7 +72,7 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 		root.Handle("GET /metrics", s.metrics.Handler())
 	}
 	root.Handle("/v2/", reg.Handler())
-	root.Handle("/", httpapi.Authenticate(auth.RuntimeDecides{SigV4: agentcore, Decides: runtimeDecidesAuth}, s.log, api))
+	root.Handle("/", httpapi.Authenticate(httpapi.TraceAuthenticator(auth.RuntimeDecides{SigV4: agentcore, Decides: runtimeDecidesAuth}), s.log, api))
 
 	// S3 object keys may contain "..", "//" and "./" segments that ServeMux would clean and
 	// redirect, so the object store is dispatched on the raw path before the mux.
@@ -85,6 +86,7 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 	})
 	h = httpapi.AccessLog(s.log, h)
 	h = httpapi.Recover(s.log, h)
+	h = httpapi.Trace(s.tracer.TracerProvider(), h) // a server span per request
 	h = httpapi.RequestID(h)
 	return h, nil
 }

@@ -22,14 +22,19 @@ import (
 	"berth.dev/berth/internal/catalog"
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/control"
+	"berth.dev/berth/internal/httpapi"
 	"berth.dev/berth/internal/httpapi/dataplane"
 	"berth.dev/berth/internal/image"
 	"berth.dev/berth/internal/metering"
 	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/secret"
 	"berth.dev/berth/internal/session"
+	"berth.dev/berth/internal/sessionlog"
+	"berth.dev/berth/internal/sessionlog/logexport"
 	"berth.dev/berth/internal/store/sqlite"
 	"berth.dev/berth/internal/telemetry"
+	"berth.dev/berth/internal/telemetry/tracestore"
+	"berth.dev/berth/internal/telemetry/tracing"
 )
 
 // Server is a running Berth server.
@@ -50,11 +55,17 @@ type Server struct {
 	closers []func() error // run in reverse on shutdown
 	// cancelRequests cancels every request's context (their BaseContext).
 	cancelRequests context.CancelFunc
+
+	// traceStore keeps recent spans; tracer makes and exports them (tracing.go).
+	traceStore *tracestore.Store
+	tracer     *tracing.Provider
 }
 
 // New opens every subsystem and binds the listener; it serves nothing until Run. On error,
 // whatever was opened is closed again.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server, err error) {
+	// Request-scoped lines carry the request id, runtime and session; secrets are redacted.
+	logger = slog.New(telemetry.ContextHandler(logger.Handler(), httpapi.RequestIDFrom))
 	s := &Server{cfg: cfg, log: logger}
 	defer func() {
 		if err != nil {
@@ -130,7 +141,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	if err != nil {
 		return nil, err
 	}
-	driver := s.driver
+	if err := s.startTracing(ctx); err != nil {
+		return nil, err
+	}
+	driver := s.withAgentOTLP(s.driver) // tracing.go: the agents' OTLP endpoint in every sandbox
 	if err := s.startMetrics(); err != nil {
 		return nil, err
 	}
@@ -138,13 +152,33 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	if err != nil {
 		return nil, err
 	}
+	var logExport sessionlog.Exporter // agent output as OTLP logs, when telemetry.otlpEndpoint is set
+	if cfg.Telemetry.OTLPEndpoint != "" {
+		exp, err := logexport.New(ctx, logexport.Options{Endpoint: cfg.Telemetry.OTLPEndpoint, Headers: cfg.Telemetry.OTLPHeaders})
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return exp.Shutdown(ctx)
+		})
+		logExport = exp
+	}
+	logs, err := sessionlog.New(sessionlog.Options{Dir: cfg.SessionLogDir(), MaxBytesPerSession: cfg.Logs.MaxBytesPerSession,
+		MaxAge: cfg.Logs.MaxAge, MaxTotalBytes: cfg.Logs.MaxTotalBytes, Exporter: logExport, Logger: logger.With("component", "sessionlog")})
+	if err != nil {
+		return nil, err
+	}
+	logs.Start(ctx) // the retention sweeper
+	s.closers = append(s.closers, logs.Close)
 	s.sessions, err = session.New(session.Options{
 		OnStart:         meter.started,
 		OnEnd:           meter.ended,
 		Driver:          driver,
 		Store:           s.db,
 		Logger:          logger.With("component", "session"),
-		LogDir:          cfg.SessionLogDir(),
+		Logs:            logs,
 		MaxSessions:     cfg.Sessions.MaxSessions,
 		InitTimeout:     cfg.Sessions.InitTimeout,
 		PingInterval:    cfg.Sessions.PingInterval,
@@ -187,7 +221,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	baseCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancelRequests = cancelRequests
 	s.http = &http.Server{
-		Handler:           handler,
+		Handler:           telemetry.LogFields(handler),
 		ReadHeaderTimeout: 30 * time.Second,
 		// Idle keep-alive connections are closed; no ReadTimeout, which would cut long
 		// uploads and streams.
@@ -195,6 +229,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 		BaseContext: func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	s.http.RegisterOnShutdown(logs.EndFollows) // open `berth logs -f` streams end at once
 	return s, nil
 }
 

@@ -17,7 +17,9 @@ import (
 // GET /ping within InitTimeout); every caller waiting for that start gets the same error.
 //
 // The caller must Release the lease when its request is over.
-func (m *Manager) Acquire(ctx context.Context, key Key, resolve func(context.Context) (Target, error)) (*Lease, error) {
+func (m *Manager) Acquire(ctx context.Context, key Key, resolve func(context.Context) (Target, error)) (lease *Lease, err error) {
+	ctx, span := m.traceAcquire(ctx, key) // trace.go
+	defer func() { span.end(lease, err) }()
 	for {
 		s, err := m.lookupOrStart(ctx, key, resolve)
 		if err != nil {
@@ -63,6 +65,7 @@ func (m *Manager) lookupOrStart(ctx context.Context, key Key, resolve func(conte
 	}
 	s := newSession(m.base, key)
 	m.live[key] = s
+	noteCreated(ctx) // trace.go
 	values := context.WithoutCancel(ctx)
 	m.wg.Go(func() { m.run(s, values, resolve) })
 	return s, nil

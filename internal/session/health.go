@@ -72,7 +72,7 @@ func (m *Manager) exitedErr(s *session) error {
 	if s.logPath == "" {
 		return fmt.Errorf("%w: agent exited during start-up: %w", errdefs.ErrRuntimeClient, exit)
 	}
-	tail := logTail(s.logPath, logTailBytes, logTailLines)
+	tail := m.logTail(s)
 	if tail != "" {
 		tail = "\nlast output:\n" + tail
 	}

@@ -1,10 +1,10 @@
 package session
 
 import (
-	"errors"
-	"io"
-	"os"
+	"context"
 	"strings"
+
+	"berth.dev/berth/internal/sessionlog"
 )
 
 // Bounds of the output quoted in a start-up error.
@@ -13,25 +13,29 @@ const (
 	logTailLines = 10
 )
 
-// logTail returns at most the last maxLines lines within the last maxBytes of the file at
-// path, or "" if it cannot be read.
-func logTail(path string, maxBytes int64, maxLines int) string {
-	f, err := os.Open(path)
+// Logs is the session logs of this manager (Options.Logs), or nil when output is discarded.
+func (m *Manager) Logs() *sessionlog.Logs { return m.opts.Logs }
+
+// logTail returns at most the last logTailLines lines within the last logTailBytes of the
+// session's output so far, or "" if there is none or it cannot be read.
+func (m *Manager) logTail(s *session) string {
+	if s.logFile == nil {
+		return ""
+	}
+	s.logFile.Flush() // an unfinished last line ("Traceback …" without its newline) too
+	var text strings.Builder
+	ended := func(context.Context) (bool, error) { return true, nil }
+	err := m.opts.Logs.Read(context.WithoutCancel(m.base), s.recordID, sessionlog.Query{Tail: logTailLines}, ended, func(recs []sessionlog.Record) error {
+		for _, r := range recs {
+			text.WriteString(r.Line)
+			text.WriteByte('\n')
+		}
+		return nil
+	})
 	if err != nil {
 		return ""
 	}
-	defer func() { _ = f.Close() }()
-	fi, err := f.Stat()
-	if err != nil {
-		return ""
-	}
-	off := max(fi.Size()-maxBytes, 0)
-	buf := make([]byte, fi.Size()-off)
-	n, err := f.ReadAt(buf, off)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return ""
-	}
-	return tailText(string(buf[:n]), off > 0, maxBytes, maxLines)
+	return tailText(text.String(), false, logTailBytes, logTailLines)
 }
 
 // tailText returns at most the last maxLines lines within the last maxBytes of text; cut

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/sandbox"
+	"berth.dev/berth/internal/sessionlog"
 	"berth.dev/berth/internal/store"
 )
 
@@ -40,8 +41,11 @@ type Options struct {
 	Driver sandbox.Driver
 	Store  store.Store
 	Logger *slog.Logger // nil discards logs
-	// LogDir receives each session's agent output (stdout and stderr) as
-	// LogDir/<record id>.log, kept after the session ends. "" discards the output.
+	// Logs keeps each session's agent output (stdout and stderr, timestamped; see
+	// internal/sessionlog) under the session's record id, after the session ends too.
+	Logs *sessionlog.Logs
+	// LogDir, when Logs is nil, keeps the output in Logs of this directory with
+	// sessionlog's default limits (and no sweeper). Both unset discards the output.
 	LogDir string
 	// MaxSessions bounds the sessions alive on this server (starting, live or ending);
 	// 0 means unlimited.
@@ -81,6 +85,10 @@ type Options struct {
 func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Logs == nil && o.LogDir != "" {
+		// sessionlog.New fails only when it cannot create LogDir, which New then reports.
+		o.Logs, _ = sessionlog.New(sessionlog.Options{Dir: o.LogDir, Logger: o.Logger})
 	}
 	if o.InitTimeout <= 0 {
 		o.InitTimeout = DefaultInitTimeout

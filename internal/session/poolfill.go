@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"berth.dev/berth/internal/sandbox"
+	"berth.dev/berth/internal/sessionlog"
 	"berth.dev/berth/internal/store"
 )
 
@@ -104,7 +105,7 @@ func (m *Manager) startPooled(p *pool) (*pooled, error) {
 		return nil, fmt.Errorf("record pooled sandbox %s: %w", ps.id, err)
 	}
 	spec := p.tgt.Spec
-	spec.ID, spec.Stdout, spec.Stderr = ps.id, ps.out, ps.out
+	spec.ID, spec.Stdout, spec.Stderr = ps.id, ps.out.stream(sessionlog.StreamStdout), ps.out.stream(sessionlog.StreamStderr)
 	ctx, cancel := context.WithTimeout(p.ctx, m.opts.InitTimeout)
 	defer cancel()
 	ps.sb, err = m.driver.Start(ctx, spec)

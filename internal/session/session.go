@@ -3,11 +3,11 @@ package session
 import (
 	"context"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
 	"berth.dev/berth/internal/sandbox"
+	"berth.dev/berth/internal/sessionlog"
 	"berth.dev/berth/internal/store"
 )
 
@@ -41,7 +41,7 @@ type session struct {
 
 	// Owned by the session goroutine.
 	rec        store.SessionRecord // as last written
-	logFile    *os.File
+	logFile    *sessionlog.Writer
 	logPath    string
 	failures   int       // consecutive failed pings
 	usageWrite time.Time // when usage was last written (manager clock)

@@ -3,14 +3,13 @@ package session
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/google/uuid"
 
 	"berth.dev/berth/internal/catalog"
 	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/sessionlog"
 	"berth.dev/berth/internal/store"
 )
 
@@ -47,7 +46,7 @@ func (m *Manager) startSession(s *session, values context.Context, resolve func(
 	}
 	if s.logFile != nil {
 		for _, n := range tgt.Notices {
-			_, _ = fmt.Fprintf(s.logFile, "berth: %s\n", n)
+			s.logFile.Notice(n)
 		}
 	}
 	if taken != nil {
@@ -91,9 +90,9 @@ func (m *Manager) startCold(ctx context.Context, s *session, tgt Target) (string
 	spec := tgt.Spec
 	spec.ID = s.recordID
 	if s.logFile != nil {
-		spec.Stdout, spec.Stderr = s.logFile, s.logFile
+		spec.Stdout, spec.Stderr = s.logFile.Stream(sessionlog.StreamStdout), s.logFile.Stream(sessionlog.StreamStderr)
 	}
-	sb, err := m.driver.Start(ctx, spec)
+	sb, err := m.startSandbox(ctx, spec) // trace.go: Driver.Start in a span
 	if err != nil {
 		return "", fmt.Errorf("start sandbox for session %s: %w", s.key.SessionID, err)
 	}
@@ -104,7 +103,7 @@ func (m *Manager) startCold(ctx context.Context, s *session, tgt Target) (string
 	if err := m.writeRecord(s.rec); err != nil {
 		return "", fmt.Errorf("record sandbox of session %s: %w", s.key.SessionID, err)
 	}
-	return m.waitHealthy(ctx, s)
+	return m.traceWaitHealthy(ctx, s)
 }
 
 // poolKeyFor is the pool s takes from, and whether pools are on.
@@ -165,13 +164,12 @@ func (m *Manager) prepare(s *session, taken *pooled) error {
 		return fmt.Errorf("create record of session %s: %w", s.key.SessionID, err)
 	}
 	s.rec, s.recordID = rec, rec.ID
-	if m.opts.LogDir != "" {
-		s.logPath = filepath.Join(m.opts.LogDir, rec.ID+".log")
-		f, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
+	if logs := m.opts.Logs; logs != nil {
+		s.logPath = logs.Path(rec.ID)
+		src := sessionlog.Source{RuntimeID: s.key.RuntimeID, RuntimeVersion: catalog.FormatVersion(s.version), Endpoint: s.key.Endpoint, SessionID: s.key.SessionID}
+		if s.logFile, err = logs.Open(rec.ID, src); err != nil {
 			return fmt.Errorf("open log of session %s: %w", s.key.SessionID, err)
 		}
-		s.logFile = f
 	}
 	return nil
 }

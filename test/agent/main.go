@@ -27,6 +27,10 @@
 //	read          return the content of the file name, or 404
 //	probe         make one attempt of the sandbox isolation suite and report its outcome
 //	              (see below)
+//	print         write content as it is (no newline added) to stdout, or to stderr when
+//	              name is "stderr", for session log tests (print.go)
+//	trace         export spans with the OpenTelemetry SDK to $OTEL_EXPORTER_OTLP_ENDPOINT,
+//	              children of the request's traceparent, flushed before answering (trace.go)
 //
 // {"op": "probe", "probe": …} attempts something a sandbox must or must not allow, from
 // inside it, and answers 200 with JSON that says what happened: a failed attempt carries
@@ -228,6 +232,10 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"cpu_ms": spin(time.Duration(req.MS) * time.Millisecond).Milliseconds()})
 	case "probe":
 		probe(w, req)
+	case "print":
+		printOutput(w, req) // print.go
+	case "trace":
+		traceOp(w, r) // trace.go
 	case "spawn":
 		pid, err := spawn()
 		if err != nil {

@@ -157,8 +157,10 @@ func TestInvoke_GoImageContract(t *testing.T) {
 	if h["X-Amzn-Bedrock-Agentcore-Runtime-Session-Id"] != s || h["X-Amzn-Bedrock-Agentcore-Runtime-Request-Id"] == "" {
 		t.Errorf("platform headers missing: %v", h)
 	}
-	if h["Traceparent"] != "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" {
-		t.Errorf("traceparent not propagated: %q", h["Traceparent"])
+	// The caller's trace goes on into the agent, under Berth's CallAgent span: same trace
+	// id and flags, Berth's span as the parent.
+	if tp := h["Traceparent"]; !strings.HasPrefix(tp, "00-0af7651916cd43dd8448eb211c80319c-") || strings.Contains(tp, "b7ad6b7169203331") || !strings.HasSuffix(tp, "-01") {
+		t.Errorf("traceparent not continued under Berth's CallAgent span: %q", tp)
 	}
 	if h["X-Amzn-Bedrock-Agentcore-Runtime-Custom-Tenant"] != "acme" {
 		t.Errorf("allow-listed header missing: %v", h)

@@ -37,7 +37,7 @@ func (a *API) getAgentCard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	rt, ep, v, err := a.liveVersion(ctx, addr)
+	rt, ep, v, err := a.tracedLiveVersion(ctx, addr)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (a *API) getAgentCard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	_, port, _ := catalog.EffectiveProtocol(cfg)
-	traceparent := traceparentOf(r.Header)
+	traceparent := traceparentOf(ctx, r.Header)
 	header := agentHeaders(r, sid, httpapi.RequestIDFrom(ctx), traceparent, cfg)
 	header.Del("Content-Type") // a GET without a body
 	header.Set("Accept", "application/json")

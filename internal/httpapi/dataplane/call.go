@@ -2,7 +2,6 @@ package dataplane
 
 import (
 	"context"
-	"net/http"
 
 	"berth.dev/berth/internal/catalog"
 	"berth.dev/berth/internal/session"
@@ -10,7 +9,7 @@ import (
 
 // The steps every operation that talks to an agent shares: get the session (starting it on
 // the endpoint's live version), route with the configuration of the version the session is
-// pinned to, and carry a trace context.
+// pinned to, and carry a trace context (tracing.go).
 
 // startOn returns the start function of a new session on version v.
 func (a *API) startOn(rt catalog.Runtime, ep catalog.Endpoint, v catalog.Version) func(context.Context) (session.Target, error) {
@@ -19,6 +18,7 @@ func (a *API) startOn(rt catalog.Runtime, ep catalog.Endpoint, v catalog.Version
 
 // acquire leases the session sid at addr, starting it on version v if it is not live.
 func (a *API) acquire(ctx context.Context, addr address, sid string, rt catalog.Runtime, ep catalog.Endpoint, v catalog.Version) (*session.Lease, error) {
+	annotate(ctx, addr, sid) // tracing.go
 	return a.sessions.Acquire(ctx, session.Key{RuntimeID: addr.RuntimeID, Endpoint: addr.Endpoint, SessionID: sid}, a.startOn(rt, ep, v))
 }
 
@@ -34,12 +34,4 @@ func (a *API) pinnedConfig(ctx context.Context, runtimeID string, lease *session
 		return catalog.RuntimeConfig{}, err
 	}
 	return res.Version.Config, nil
-}
-
-// traceparentOf returns the caller's W3C traceparent, or a new one.
-func traceparentOf(h http.Header) string {
-	if tp := h.Get("Traceparent"); tp != "" {
-		return tp
-	}
-	return newTraceparent()
 }

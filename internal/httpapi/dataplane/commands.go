@@ -99,7 +99,7 @@ func (a *API) invokeCommand(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	rt, ep, v, err := a.liveVersion(ctx, addr)
+	rt, ep, v, err := a.tracedLiveVersion(ctx, addr)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (a *API) invokeCommand(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return fmt.Errorf("%w: the sandbox driver of this server cannot run commands in a session", errdefs.ErrInvalidArgument)
 	}
-	traceparent := traceparentOf(r.Header)
+	traceparent := traceparentOf(ctx, r.Header)
 	echoHeaders(w, r, sid, traceparent)
 	es := startEventStream(w, http.StatusOK)
 	a.runCommand(ctx, es, ex, lease, cmd, timeout)

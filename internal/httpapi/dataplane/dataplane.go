@@ -2,9 +2,10 @@
 // InvokeAgentRuntime (invoke.go; MCP session routing and GET/DELETE in mcp.go),
 // InvokeAgentRuntimeCommand (commands.go, AWS event streams), StopRuntimeSession (stop.go),
 // GetAgentCard (agentcard.go), the WebSocket stream /ws (ws.go), plus Berth's session listing
-// under /berth/v1/sessions and metered usage under /berth/v1/usage (usage.go). It resolves
-// the runtime and endpoint from the catalog, gets a session from the session manager, and
-// streams the exchange through internal/proxy.
+// under /berth/v1/sessions, session logs under /berth/v1/sessions/{id}/logs (logs.go) and
+// metered usage under /berth/v1/usage (usage.go). It resolves the runtime and endpoint from
+// the catalog, gets a session from the session manager, and streams the exchange through
+// internal/proxy.
 package dataplane
 
 import (
@@ -80,5 +81,6 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /runtimes/{agentRuntimeArn}/invocations/.well-known/agent-card.json", h(a.getAgentCard))
 	mux.Handle("GET /berth/v1/sessions", h(a.listSessions))
 	mux.Handle("GET /berth/v1/sessions/{id}", h(a.getSession))
+	mux.Handle("GET /berth/v1/sessions/{id}/logs", h(a.sessionLogs))
 	mux.Handle("GET /berth/v1/usage", h(a.usage))
 }

@@ -21,7 +21,7 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	rt, ep, v, err := a.liveVersion(ctx, addr)
+	rt, ep, v, err := a.tracedLiveVersion(ctx, addr)
 	if err != nil {
 		return err
 	}
@@ -36,6 +36,7 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	key := session.Key{RuntimeID: addr.RuntimeID, Endpoint: addr.Endpoint, SessionID: sid}
+	annotate(ctx, addr, sid) // tracing.go
 	start := a.startOn(rt, ep, v)
 	if mcp != nil {
 		if start, err = a.mcpStarter(ctx, key, mcp, start); err != nil {
@@ -52,7 +53,7 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	_, port, path := catalog.EffectiveProtocol(cfg)
-	traceparent := traceparentOf(r.Header)
+	traceparent := traceparentOf(ctx, r.Header)
 	echoHeaders(w, r, sid, traceparent)
 	header := agentHeaders(r, sid, httpapi.RequestIDFrom(ctx), traceparent, cfg)
 	var relay func(int) bool

@@ -11,6 +11,7 @@ import (
 	"berth.dev/berth/internal/auth"
 	"berth.dev/berth/internal/catalog"
 	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/telemetry"
 )
 
 const sessionHeader = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
@@ -65,12 +66,24 @@ func (a *API) parseAddress(r *http.Request) (address, error) {
 	if addr.Endpoint == "" {
 		addr.Endpoint = catalog.DefaultEndpoint
 	}
-	return addr, fields.Err()
+	if err := fields.Err(); err != nil {
+		return addr, err
+	}
+	telemetry.SetLogRuntime(r.Context(), addr.RuntimeID, addr.Endpoint)
+	return addr, nil
 }
 
 // sessionID reads and validates the runtime session id header; when generate is set and the
 // header is absent, a fresh one is made (raw-HTTP callers; SDKs always send one).
 func sessionID(r *http.Request, generate bool) (string, error) {
+	id, err := readSessionID(r, generate)
+	if err == nil {
+		telemetry.SetLogSession(r.Context(), id)
+	}
+	return id, err
+}
+
+func readSessionID(r *http.Request, generate bool) (string, error) {
 	id := r.Header.Get(sessionHeader)
 	if id == "" {
 		if generate {

@@ -45,6 +45,7 @@ func (a *API) target(_ context.Context, rt catalog.Runtime, ep catalog.Endpoint,
 	env.set("DOCKER_CONTAINER", "1")
 	env.set("PORT", strconv.Itoa(port))
 	env.set("OTEL_RESOURCE_ATTRIBUTES", "cloud.resource_id="+resource+",service.name="+rt.Name)
+	env.set("OTEL_SERVICE_NAME", rt.Name) // the agent's spans name their runtime (internal/telemetry/agentotlp)
 	env.set("AGENTCORE_RUNTIME_PROTOCOL", protocol)
 	if u := runtimeURL(a.opts.PublicURL, acct.RuntimeARN(rt.ID), ep.Name); u != "" {
 		env.set("AGENTCORE_RUNTIME_URL", u)

@@ -32,7 +32,7 @@ func (a *API) webSocket(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	rt, ep, v, err := a.liveVersion(ctx, addr)
+	rt, ep, v, err := a.tracedLiveVersion(ctx, addr)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func (a *API) webSocket(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	_, port, _ := catalog.EffectiveProtocol(cfg)
-	traceparent := traceparentOf(in.Header)
+	traceparent := traceparentOf(ctx, in.Header)
 	echoHeaders(w, in, sid, traceparent)
 	hw := &hijackWatch{ResponseWriter: w}
 	err = proxy.Forward(hw, r, proxy.Target{

@@ -1,0 +1,82 @@
+package logexport
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+
+	"berth.dev/berth/internal/sessionlog"
+)
+
+// FromOTLP turns the log records of an OTLP export request (what an agent sent to Berth's
+// receiver in its sandbox) into session log records of stream otel, for
+// sessionlog.Appender: the time is the record's (else its observed time), the line its
+// severity text, if any, and its body — a string as it is, anything else as JSON. Other
+// attributes are not kept.
+func FromOTLP(req *collogspb.ExportLogsServiceRequest) []sessionlog.Record {
+	var out []sessionlog.Record
+	for _, rl := range req.GetResourceLogs() {
+		for _, sl := range rl.GetScopeLogs() {
+			for _, lr := range sl.GetLogRecords() {
+				ns := lr.GetTimeUnixNano()
+				if ns == 0 {
+					ns = lr.GetObservedTimeUnixNano()
+				}
+				var t time.Time
+				if ns != 0 {
+					t = time.Unix(0, int64(ns)).UTC()
+				}
+				line := bodyText(lr.GetBody())
+				if sev := lr.GetSeverityText(); sev != "" {
+					line = sev + " " + line
+				}
+				out = append(out, sessionlog.Record{Time: t, Stream: sessionlog.StreamOTel, Line: strings.TrimRight(line, "\n")})
+			}
+		}
+	}
+	return out
+}
+
+// bodyText is a log body as one line of text.
+func bodyText(v *commonpb.AnyValue) string {
+	if s, ok := v.GetValue().(*commonpb.AnyValue_StringValue); ok {
+		return s.StringValue
+	}
+	raw, err := json.Marshal(plain(v))
+	if err != nil {
+		return ""
+	}
+	return string(raw)
+}
+
+// plain is an OTLP value as Go values encoding/json can write.
+func plain(v *commonpb.AnyValue) any {
+	switch x := v.GetValue().(type) {
+	case *commonpb.AnyValue_StringValue:
+		return x.StringValue
+	case *commonpb.AnyValue_BoolValue:
+		return x.BoolValue
+	case *commonpb.AnyValue_IntValue:
+		return x.IntValue
+	case *commonpb.AnyValue_DoubleValue:
+		return x.DoubleValue
+	case *commonpb.AnyValue_BytesValue:
+		return x.BytesValue
+	case *commonpb.AnyValue_ArrayValue:
+		out := make([]any, 0, len(x.ArrayValue.GetValues()))
+		for _, e := range x.ArrayValue.GetValues() {
+			out = append(out, plain(e))
+		}
+		return out
+	case *commonpb.AnyValue_KvlistValue:
+		out := map[string]any{}
+		for _, kv := range x.KvlistValue.GetValues() {
+			out[kv.GetKey()] = plain(kv.GetValue())
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package agentotlp
+
+import (
+	"encoding/hex"
+	"strings"
+	"time"
+
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"berth.dev/berth/internal/telemetry/tracestore"
+)
+
+// storeSpans converts OTLP spans into the trace store's form, source agent. Spans without a
+// valid trace or span id are skipped.
+func storeSpans(rs []*tracepb.ResourceSpans) []tracestore.Span {
+	var out []tracestore.Span
+	for _, r := range rs {
+		res := attrMap(r.GetResource().GetAttributes())
+		for _, ss := range r.GetScopeSpans() {
+			scope := ss.GetScope().GetName()
+			for _, sp := range ss.GetSpans() {
+				if len(sp.GetTraceId()) != 16 || len(sp.GetSpanId()) != 8 {
+					continue
+				}
+				s := tracestore.Span{
+					TraceID:    hex.EncodeToString(sp.GetTraceId()),
+					SpanID:     hex.EncodeToString(sp.GetSpanId()),
+					Name:       sp.GetName(),
+					Kind:       spanKind(sp.GetKind()),
+					Start:      time.Unix(0, int64(sp.GetStartTimeUnixNano())).UTC(),
+					End:        time.Unix(0, int64(sp.GetEndTimeUnixNano())).UTC(),
+					StatusCode: "unset",
+					Attributes: attrMap(sp.GetAttributes()),
+					Resource:   res,
+					Scope:      scope,
+					Source:     tracestore.SourceAgent,
+				}
+				if len(sp.GetParentSpanId()) == 8 {
+					s.ParentSpanID = hex.EncodeToString(sp.GetParentSpanId())
+				}
+				switch sp.GetStatus().GetCode() {
+				case tracepb.Status_STATUS_CODE_OK:
+					s.StatusCode = "ok"
+				case tracepb.Status_STATUS_CODE_ERROR:
+					s.StatusCode, s.StatusMessage = "error", sp.GetStatus().GetMessage()
+				}
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// spanKind names k as the SDK does ("server", "client", …).
+func spanKind(k tracepb.Span_SpanKind) string {
+	if k == tracepb.Span_SPAN_KIND_UNSPECIFIED {
+		return "unspecified"
+	}
+	return strings.ToLower(strings.TrimPrefix(k.String(), "SPAN_KIND_"))
+}
+
+// attrMap turns OTLP attributes into plain values.
+func attrMap(kvs []*commonpb.KeyValue) map[string]any {
+	if len(kvs) == 0 {
+		return nil
+	}
+	m := make(map[string]any, len(kvs))
+	for _, kv := range kvs {
+		m[kv.GetKey()] = value(kv.GetValue())
+	}
+	return m
+}
+
+// value turns an OTLP value into a plain one: arrays become slices, key-value lists maps,
+// bytes a byte slice (base64 in JSON).
+func value(v *commonpb.AnyValue) any {
+	switch t := v.GetValue().(type) {
+	case *commonpb.AnyValue_StringValue:
+		return t.StringValue
+	case *commonpb.AnyValue_BoolValue:
+		return t.BoolValue
+	case *commonpb.AnyValue_IntValue:
+		return t.IntValue
+	case *commonpb.AnyValue_DoubleValue:
+		return t.DoubleValue
+	case *commonpb.AnyValue_BytesValue:
+		return t.BytesValue
+	case *commonpb.AnyValue_ArrayValue:
+		out := make([]any, 0, len(t.ArrayValue.GetValues()))
+		for _, e := range t.ArrayValue.GetValues() {
+			out = append(out, value(e))
+		}
+		return out
+	case *commonpb.AnyValue_KvlistValue:
+		return attrMap(t.KvlistValue.GetValues())
+	}
+	return nil
+}
