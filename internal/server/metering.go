@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
 	"berth.dev/berth/internal/metering"
 	"berth.dev/berth/internal/session"
 	"berth.dev/berth/internal/telemetry"
@@ -55,10 +57,23 @@ func (h meterHooks) ended(e session.Ended) {
 	h.s.meter.End(ctx, e.RecordID, e.Usage, e.EndedAt)
 }
 
-// startMetrics creates the metrics when telemetry.metrics is on; they read the warm pools
-// and the meter's live sessions at every scrape.
-func (s *Server) startMetrics() error {
-	if !s.cfg.Telemetry.Metrics {
+// otlpMetricsInterval is how often metrics are pushed to telemetry.otlpEndpoint: AgentCore
+// publishes its CloudWatch metrics in one-minute batches.
+const otlpMetricsInterval = time.Minute
+
+// startMetrics creates the metrics when telemetry.metrics is on (served at /metrics) or
+// telemetry.otlpEndpoint is set (pushed there every minute); they read the warm pools and
+// the meter's live sessions at every collection.
+func (s *Server) startMetrics(ctx context.Context) error {
+	var push []sdkmetric.Reader
+	if s.cfg.Telemetry.OTLPEndpoint != "" {
+		r, err := telemetry.OTLPMetrics(ctx, s.cfg.Telemetry.OTLPEndpoint, s.cfg.Telemetry.OTLPHeaders, otlpMetricsInterval)
+		if err != nil {
+			return err
+		}
+		push = append(push, r)
+	}
+	if !s.cfg.Telemetry.Metrics && len(push) == 0 {
 		return nil
 	}
 	mt, err := telemetry.New(telemetry.Sources{
@@ -75,7 +90,7 @@ func (s *Server) startMetrics() error {
 			}
 			return s.meter.Live()
 		},
-	})
+	}, push...)
 	if err != nil {
 		return err
 	}

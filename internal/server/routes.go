@@ -68,7 +68,7 @@ func (s *Server) routes(keys *auth.KeyStore, objects *objectstore.Store, reg *re
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
 	})
-	if s.metrics != nil {
+	if s.metrics != nil && s.cfg.Telemetry.Metrics {
 		root.Handle("GET /metrics", s.metrics.Handler())
 	}
 	root.Handle("/v2/", reg.Handler())

@@ -145,7 +145,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 		return nil, err
 	}
 	driver := s.withAgentOTLP(s.driver) // tracing.go: the agents' OTLP endpoint in every sandbox
-	if err := s.startMetrics(); err != nil {
+	if err := s.startMetrics(ctx); err != nil {
 		return nil, err
 	}
 	meter, err := s.startMeter(ctx)

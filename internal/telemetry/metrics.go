@@ -1,5 +1,6 @@
 // Package telemetry holds Berth's server metrics: OpenTelemetry instruments exported in the
-// Prometheus text format by Handler (served at GET /metrics). The names follow the meaning of
+// Prometheus text format by Handler (served at GET /metrics) and, with an OTLPMetrics reader,
+// pushed to an OTLP/HTTP receiver. The names follow the meaning of
 // AgentCore Runtime's CloudWatch metrics (AGENTCORE-WIRE.md §7.2):
 //
 //	berth_invocations_total{operation,runtime,endpoint}      Invocations
@@ -69,14 +70,18 @@ type Metrics struct {
 var latencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900}
 
 // New creates the instruments on a registry of their own and registers the gauges that read
-// src at scrape time.
-func New(src Sources) (*Metrics, error) {
+// src at scrape time. Extra readers (an OTLP push, see OTLPMetrics) get the same metrics.
+func New(src Sources, extra ...sdkmetric.Reader) (*Metrics, error) {
 	reg := prometheus.NewRegistry()
 	exp, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo())
 	if err != nil {
 		return nil, fmt.Errorf("prometheus exporter: %w", err)
 	}
-	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	opts := []sdkmetric.Option{sdkmetric.WithReader(exp)}
+	for _, r := range extra {
+		opts = append(opts, sdkmetric.WithReader(r))
+	}
+	provider := sdkmetric.NewMeterProvider(opts...)
 	mt := &Metrics{provider: provider, handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	m := provider.Meter("berth.dev/berth")
 	var errs []error

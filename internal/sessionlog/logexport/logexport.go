@@ -23,7 +23,6 @@ package logexport
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -34,6 +33,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"berth.dev/berth/internal/sessionlog"
+	"berth.dev/berth/internal/telemetry"
 )
 
 // Options configure an Exporter.
@@ -60,12 +60,12 @@ var _ sessionlog.Exporter = (*Exporter)(nil)
 // New returns an Exporter for opts. It connects lazily: an unreachable receiver is not an
 // error here (exports fail in the background and their records are dropped).
 func New(ctx context.Context, opts Options) (*Exporter, error) {
-	headers, err := ParseHeaders(opts.Headers)
+	headers, err := telemetry.OTLPHeaders(opts.Headers)
 	if err != nil {
 		return nil, err
 	}
 	exp, err := otlploghttp.New(ctx,
-		otlploghttp.WithEndpointURL(strings.TrimRight(opts.Endpoint, "/")+"/v1/logs"),
+		otlploghttp.WithEndpointURL(telemetry.OTLPURL(opts.Endpoint, "logs")),
 		otlploghttp.WithHeaders(headers))
 	if err != nil {
 		return nil, fmt.Errorf("otlp log exporter: %w", err)
@@ -113,18 +113,4 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("otlp log exporter: %w", err)
 	}
 	return nil
-}
-
-// ParseHeaders turns key=value strings (telemetry.otlpHeaders) into a header map.
-func ParseHeaders(kvs []string) (map[string]string, error) {
-	out := make(map[string]string, len(kvs))
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("otlp header %q is not key=value", kv)
-		}
-		out[k] = strings.TrimSpace(v)
-	}
-	return out, nil
 }

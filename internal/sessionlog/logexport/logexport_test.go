@@ -144,13 +144,3 @@ func TestExporter_SendsEveryLineWithTheSessionsAttributes(t *testing.T) {
 		}
 	}
 }
-
-func TestParseHeaders(t *testing.T) {
-	h, err := logexport.ParseHeaders([]string{"a=1", " b = x=y "})
-	if err != nil || h["a"] != "1" || h["b"] != "x=y" || len(h) != 2 {
-		t.Fatalf("headers %v, %v", h, err)
-	}
-	if _, err := logexport.ParseHeaders([]string{"novalue"}); err == nil {
-		t.Fatal("a header without = parsed")
-	}
-}

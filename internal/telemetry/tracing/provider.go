@@ -23,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +33,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"berth.dev/berth/internal/telemetry"
 )
 
 // Options configure the trace pipeline.
@@ -82,12 +83,12 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p.local))
 	}
 	if opts.Endpoint != "" {
-		headers, err := parseHeaders(opts.Headers)
+		headers, err := telemetry.OTLPHeaders(opts.Headers)
 		if err != nil {
 			return nil, err
 		}
 		p.client = otlptracehttp.NewClient(
-			otlptracehttp.WithEndpointURL(strings.TrimRight(opts.Endpoint, "/")+"/v1/traces"),
+			otlptracehttp.WithEndpointURL(telemetry.OTLPURL(opts.Endpoint, "traces")),
 			otlptracehttp.WithHeaders(headers))
 		exp, err := otlptrace.New(ctx, p.client)
 		if err != nil {
@@ -136,19 +137,6 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("shut down tracing: %w", err)
 	}
 	return nil
-}
-
-// parseHeaders reads "key=value" pairs.
-func parseHeaders(kvs []string) (map[string]string, error) {
-	out := make(map[string]string, len(kvs))
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("otlp header %q is not key=value", kv)
-		}
-		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
-	return out, nil
 }
 
 // quietExporter logs export failures itself, at most once a minute, and reports success to
