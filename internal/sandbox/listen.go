@@ -32,15 +32,16 @@ type ListenerDriver interface {
 }
 
 // ListenIn opens a listener on addr inside the network namespace that ns enters (a
-// Network, or a netns.NS): the socket is created on a thread inside it, and keeps it. The
-// host of addr must be an IP literal, since name resolution would run outside.
+// Network, or a netns.NS): the socket is created on a thread inside it, and keeps it;
+// accepting works from any goroutine. The host of addr must be an IP literal (or empty),
+// since name resolution would run outside.
 func ListenIn(ns interface{ Do(func() error) error }, network, addr string) (net.Listener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s in sandbox: %w: %w", addr, errdefs.ErrInvalidArgument, err)
+		return nil, fmt.Errorf("listen on %s in network namespace: %w: %w", addr, errdefs.ErrInvalidArgument, err)
 	}
-	if net.ParseIP(host) == nil {
-		return nil, fmt.Errorf("listen on %s in sandbox: %w: host must be an IP literal", addr, errdefs.ErrInvalidArgument)
+	if host != "" && net.ParseIP(host) == nil {
+		return nil, fmt.Errorf("listen on %s in network namespace: %w: host must be an IP literal", addr, errdefs.ErrInvalidArgument)
 	}
 	var l net.Listener
 	err = ns.Do(func() error {
@@ -52,7 +53,7 @@ func ListenIn(ns interface{ Do(func() error) error }, network, addr string) (net
 		if l != nil {
 			_ = l.Close()
 		}
-		return nil, fmt.Errorf("listen on %s in sandbox: %w", addr, err)
+		return nil, fmt.Errorf("listen on %s in network namespace: %w", addr, err)
 	}
 	return l, nil
 }

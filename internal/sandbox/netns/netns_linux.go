@@ -234,26 +234,7 @@ func Open(path string) (*NS, error) {
 // sandbox on its own 127.0.0.1); accepting works from any goroutine. As for Dial, the host
 // must be an IP literal.
 func (n *NS) Listen(network, addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s in network namespace: %w: %w", addr, errdefs.ErrInvalidArgument, err)
-	}
-	if host != "" && net.ParseIP(host) == nil {
-		return nil, fmt.Errorf("listen on %s in network namespace: %w: host must be an IP literal", addr, errdefs.ErrInvalidArgument)
-	}
-	var l net.Listener
-	err = n.Do(func() error {
-		var err error
-		l, err = net.Listen(network, addr)
-		return err
-	})
-	if err != nil {
-		if l != nil {
-			_ = l.Close()
-		}
-		return nil, fmt.Errorf("listen on %s in network namespace: %w", addr, err)
-	}
-	return l, nil
+	return sandbox.ListenIn(n, network, addr)
 }
 
 // ListenPacket opens a packet socket (UDP) inside the namespace; see Listen.
