@@ -25,6 +25,17 @@ type api struct {
 	berth    *client.Client
 }
 
+// connect is the prologue of a command that talks to a server: the output format (-o
+// json?) and the server's clients.
+func (g *globals) connect(ctx context.Context) (*api, bool, error) {
+	asJSON, err := g.json()
+	if err != nil {
+		return nil, false, err
+	}
+	a, err := g.api(ctx)
+	return a, asJSON, err
+}
+
 func (g *globals) api(ctx context.Context) (*api, error) {
 	cfg, err := g.awsConfig(ctx)
 	if err != nil {

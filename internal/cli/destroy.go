@@ -42,11 +42,7 @@ would go and changes nothing. (The project's local server, if one runs, keeps ru
 			if err != nil {
 				return err
 			}
-			asJSON, err := g.json()
-			if err != nil {
-				return err
-			}
-			a, err := g.api(cmd.Context())
+			a, asJSON, err := g.connect(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -47,11 +47,7 @@ with stdout, stderr and the exit code once the command ends.`,
   berth exec --name hello --new-session --timeout 30 -- python3 -c 'print(1)'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := g.json()
-			if err != nil {
-				return err
-			}
-			a, err := g.api(cmd.Context())
+			a, asJSON, err := g.connect(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -36,11 +36,7 @@ pulled image keeps its repository path and tag.`,
   berth push ghcr.io/acme/agent:1.2 -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := g.json()
-			if err != nil {
-				return err
-			}
-			a, err := g.api(cmd.Context())
+			a, asJSON, err := g.connect(cmd.Context())
 			if err != nil {
 				return err
 			}

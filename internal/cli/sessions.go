@@ -18,11 +18,7 @@ func newSessionsCmd(g *globals, stdout io.Writer) *cobra.Command {
 	var name string
 	var all bool
 	ls := func(cmd *cobra.Command, _ []string) error {
-		asJSON, err := g.json()
-		if err != nil {
-			return err
-		}
-		a, err := g.api(cmd.Context())
+		a, asJSON, err := g.connect(cmd.Context())
 		if err != nil {
 			return err
 		}
@@ -48,11 +44,7 @@ a runtime session id.`,
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show one session", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := g.json()
-			if err != nil {
-				return err
-			}
-			a, err := g.api(cmd.Context())
+			a, asJSON, err := g.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -73,11 +65,7 @@ a runtime session id.`,
 	stop := &cobra.Command{
 		Use: "stop ID", Short: "Stop a live session and wipe its sandbox", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := g.json()
-			if err != nil {
-				return err
-			}
-			a, err := g.api(cmd.Context())
+			a, asJSON, err := g.connect(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -22,11 +22,7 @@ that session is then forgotten. 'berth sessions stop ID' stops any session by id
   berth stop-session --name hello --session 4f0c…`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			asJSON, err := g.json()
-			if err != nil {
-				return err
-			}
-			a, err := g.api(cmd.Context())
+			a, asJSON, err := g.connect(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -36,11 +36,7 @@ runtime name or id; a trace is shown when any of its spans matches. --limit coun
   berth traces --trace 0af7651916cd43dd8448eb211c80319c -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			asJSON, err := g.json()
-			if err != nil {
-				return err
-			}
-			a, err := g.api(cmd.Context())
+			a, asJSON, err := g.connect(cmd.Context())
 			if err != nil {
 				return err
 			}

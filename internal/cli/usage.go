@@ -37,11 +37,7 @@ with a one-second minimum per session, priced with the server's configured price
   berth usage --by runtime,day --from 168h -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			asJSON, err := g.json()
-			if err != nil {
-				return err
-			}
-			a, err := g.api(cmd.Context())
+			a, asJSON, err := g.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
