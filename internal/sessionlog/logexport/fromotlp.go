@@ -9,6 +9,7 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 
 	"berth.dev/berth/internal/sessionlog"
+	"berth.dev/berth/internal/telemetry"
 )
 
 // FromOTLP turns the log records of an OTLP export request (what an agent sent to Berth's
@@ -45,38 +46,9 @@ func bodyText(v *commonpb.AnyValue) string {
 	if s, ok := v.GetValue().(*commonpb.AnyValue_StringValue); ok {
 		return s.StringValue
 	}
-	raw, err := json.Marshal(plain(v))
+	raw, err := json.Marshal(telemetry.OTLPValue(v))
 	if err != nil {
 		return ""
 	}
 	return string(raw)
-}
-
-// plain is an OTLP value as Go values encoding/json can write.
-func plain(v *commonpb.AnyValue) any {
-	switch x := v.GetValue().(type) {
-	case *commonpb.AnyValue_StringValue:
-		return x.StringValue
-	case *commonpb.AnyValue_BoolValue:
-		return x.BoolValue
-	case *commonpb.AnyValue_IntValue:
-		return x.IntValue
-	case *commonpb.AnyValue_DoubleValue:
-		return x.DoubleValue
-	case *commonpb.AnyValue_BytesValue:
-		return x.BytesValue
-	case *commonpb.AnyValue_ArrayValue:
-		out := make([]any, 0, len(x.ArrayValue.GetValues()))
-		for _, e := range x.ArrayValue.GetValues() {
-			out = append(out, plain(e))
-		}
-		return out
-	case *commonpb.AnyValue_KvlistValue:
-		out := map[string]any{}
-		for _, kv := range x.KvlistValue.GetValues() {
-			out[kv.GetKey()] = plain(kv.GetValue())
-		}
-		return out
-	}
-	return nil
 }

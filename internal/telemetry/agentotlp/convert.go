@@ -8,6 +8,7 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
+	"berth.dev/berth/internal/telemetry"
 	"berth.dev/berth/internal/telemetry/tracestore"
 )
 
@@ -67,33 +68,7 @@ func attrMap(kvs []*commonpb.KeyValue) map[string]any {
 	}
 	m := make(map[string]any, len(kvs))
 	for _, kv := range kvs {
-		m[kv.GetKey()] = value(kv.GetValue())
+		m[kv.GetKey()] = telemetry.OTLPValue(kv.GetValue())
 	}
 	return m
-}
-
-// value turns an OTLP value into a plain one: arrays become slices, key-value lists maps,
-// bytes a byte slice (base64 in JSON).
-func value(v *commonpb.AnyValue) any {
-	switch t := v.GetValue().(type) {
-	case *commonpb.AnyValue_StringValue:
-		return t.StringValue
-	case *commonpb.AnyValue_BoolValue:
-		return t.BoolValue
-	case *commonpb.AnyValue_IntValue:
-		return t.IntValue
-	case *commonpb.AnyValue_DoubleValue:
-		return t.DoubleValue
-	case *commonpb.AnyValue_BytesValue:
-		return t.BytesValue
-	case *commonpb.AnyValue_ArrayValue:
-		out := make([]any, 0, len(t.ArrayValue.GetValues()))
-		for _, e := range t.ArrayValue.GetValues() {
-			out = append(out, value(e))
-		}
-		return out
-	case *commonpb.AnyValue_KvlistValue:
-		return attrMap(t.KvlistValue.GetValues())
-	}
-	return nil
 }
