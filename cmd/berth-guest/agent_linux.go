@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,14 +35,18 @@ func (g *guest) startAgent(s *guestapi.Start) (*spawned, error) {
 	if err := setClock(s.TimeUnixNano); err != nil {
 		return nil, err
 	}
+	if err := g.applyLimits(s); err != nil {
+		return nil, err
+	}
+	announce()
 	if s.CodeMount != "" {
-		if err := mountCode(s.CodeMount); err != nil {
+		if err := g.mountCode(s.CodeMount, s.UID, s.GID); err != nil {
 			return nil, err
 		}
 	}
 	if s.WorkDir != "" {
 		if err := os.MkdirAll(s.WorkDir, 0o755); err != nil {
-			return nil, fmt.Errorf("working directory: %w", err)
+			return nil, programError{fmt.Errorf("working directory: %w", err)}
 		}
 	}
 	p, err := g.spawn(s, s.Argv, s.Env, s.WorkDir, true)
@@ -49,8 +54,39 @@ func (g *guest) startAgent(s *guestapi.Start) (*spawned, error) {
 		return nil, err
 	}
 	g.start = s
+	g.token = s.Token
 	return p, nil
 }
+
+// applyLimits bounds the session: its user's processes and threads (RLIMIT_NPROC, set on
+// PID 1, which as root is exempt, and inherited by every child) and the writable layer's
+// size. It also marks the kernel log, so that the agent's exit reports only
+// out-of-memory kills of this session.
+func (g *guest) applyLimits(s *guestapi.Start) error {
+	if s.Pids > 0 {
+		lim := unix.Rlimit{Cur: uint64(s.Pids), Max: uint64(s.Pids)}
+		if err := unix.Prlimit(0, unix.RLIMIT_NPROC, &lim, nil); err != nil {
+			return fmt.Errorf("pids limit %d: %w", s.Pids, err)
+		}
+	}
+	if s.DiskBytes > 0 {
+		if err := g.layer.resize(s.DiskBytes); err != nil {
+			return err
+		}
+	}
+	g.kmsgMark, _ = kmsgScan(-1)
+	return nil
+}
+
+// programError is a failure to run a program that is the caller's: the program is
+// missing or not executable, or its working directory unusable.
+type programError struct{ err error }
+
+func (e programError) Error() string { return e.err.Error() }
+func (e programError) Unwrap() error { return e.err }
+
+// isProgramError reports whether err is a programError.
+func isProgramError(err error) bool { return errors.As(err, new(programError)) }
 
 // spawned is a started process with its output pipes.
 type spawned struct {
@@ -68,7 +104,7 @@ func (g *guest) spawn(s *guestapi.Start, argv, env []string, dir string, agent b
 	}
 	path, err := lookPath(argv[0], env)
 	if err != nil {
-		return nil, err
+		return nil, programError{err}
 	}
 	var files [3]*os.File
 	var parentEnds []*os.File
@@ -114,7 +150,11 @@ func (g *guest) spawn(s *guestapi.Start, argv, env []string, dir string, agent b
 	closeAll(files[:])
 	if err != nil {
 		closeAll(parentEnds)
-		return nil, fmt.Errorf("start %s: %w", argv[0], err)
+		err = fmt.Errorf("start %s: %w", argv[0], err)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.ENOEXEC) || errors.Is(err, syscall.ENOTDIR) {
+			err = programError{err}
+		}
+		return nil, err
 	}
 	sp.proc = proc
 	sp.status = g.reaper.wait(proc.Pid)
@@ -130,7 +170,7 @@ func (g *guest) relayAgent(p *spawned) {
 			for {
 				n, err := r.Read(buf)
 				if n > 0 {
-					_ = g.send(guestapi.Message{Type: guestapi.TypeOutput, FD: fd, Data: slices.Clone(buf[:n])})
+					_ = g.sendHeld(guestapi.Message{Type: guestapi.TypeOutput, FD: fd, Data: slices.Clone(buf[:n])})
 				}
 				if err != nil {
 					return
@@ -142,7 +182,8 @@ func (g *guest) relayAgent(p *spawned) {
 	g.exited.Store(true)
 	waitOutput(&wg, p.stdout, p.stderr)
 	code, sig := exitCode(ws)
-	if err := g.send(guestapi.Message{Type: guestapi.TypeExit, Code: code, Signal: sig}); err != nil {
+	oom := oomSince(g.kmsgMark, sig == int(unix.SIGKILL))
+	if err := g.sendHeld(guestapi.Message{Type: guestapi.TypeExit, Code: code, Signal: sig, OOM: oom}); err != nil {
 		g.log.Error("report agent exit", "err", err)
 	}
 }

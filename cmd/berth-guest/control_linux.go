@@ -21,14 +21,21 @@ type guest struct {
 	log    *slog.Logger
 	reaper *reaper
 	ns     *agentNetns
+	layer  *writableLayer
 	ctl    *os.File
 	relay  net.Listener
 
 	sendMu sync.Mutex
+	// held is read-locked by every send of the agent's Output and Exit, and write-locked
+	// from Pause to Resume, which holds them back while the VM is snapshotted.
+	held   sync.RWMutex
+	paused bool // only the control loop reads and writes it
 
-	mu     sync.Mutex
-	start  *guestapi.Start // set once the agent was started
-	exited atomic.Bool     // the agent has exited
+	mu       sync.Mutex
+	start    *guestapi.Start // set once the agent was started
+	token    string          // authenticates relay connections; Resume replaces it
+	kmsgMark int64           // the kernel log's last record when the agent started
+	exited   atomic.Bool     // the agent has exited
 }
 
 // openControl opens the control channel's virtio-serial port.
@@ -61,6 +68,42 @@ func (g *guest) send(m guestapi.Message) error {
 	return err
 }
 
+// sendHeld sends one of the agent's messages, waiting while the guest is paused.
+func (g *guest) sendHeld(m guestapi.Message) error {
+	g.held.RLock()
+	defer g.held.RUnlock()
+	return g.send(m)
+}
+
+// pause holds back the agent's messages and tells the host that nothing more comes: what
+// it sent before Paused is all the snapshot's clones must not send again.
+func (g *guest) pause() error {
+	if !g.paused {
+		g.held.Lock()
+		g.paused = true
+	}
+	return g.send(guestapi.Message{Type: guestapi.TypePaused})
+}
+
+// resume makes a clone of a paused snapshot its own session: fresh randomness, the
+// time, a new relay token; then the held-back messages flow again.
+func (g *guest) resume(r *guestapi.Resume) error {
+	if err := reseed(r.Entropy); err != nil {
+		return err
+	}
+	if err := setClock(r.TimeUnixNano); err != nil {
+		return err
+	}
+	if r.Token == "" {
+		return errors.New("resume without a relay token")
+	}
+	g.mu.Lock()
+	g.token = r.Token
+	g.mu.Unlock()
+	announce()
+	return nil
+}
+
 // serve says ready and handles the host's messages.
 func (g *guest) serve() error {
 	if err := g.send(guestapi.Message{Type: guestapi.TypeReady}); err != nil {
@@ -81,7 +124,7 @@ func (g *guest) serve() error {
 			}
 			p, err := g.startAgent(m.Start)
 			if err != nil {
-				if err := g.send(guestapi.Message{Type: guestapi.TypeStartFailed, Error: err.Error()}); err != nil {
+				if err := g.send(guestapi.Message{Type: guestapi.TypeStartFailed, Error: err.Error(), BadProgram: isProgramError(err)}); err != nil {
 					return fmt.Errorf("answer start: %w", err)
 				}
 				continue
@@ -90,6 +133,29 @@ func (g *guest) serve() error {
 				return fmt.Errorf("answer start: %w", err)
 			}
 			go g.relayAgent(p) // after Started, so the host sees Exit after it
+		case guestapi.TypeClock:
+			if err := setClock(m.TimeUnixNano); err != nil {
+				g.log.Warn("set clock", "err", err)
+			}
+		case guestapi.TypePause:
+			if err := g.pause(); err != nil {
+				return fmt.Errorf("answer pause: %w", err)
+			}
+		case guestapi.TypeResume:
+			if m.Resume == nil {
+				continue
+			}
+			reply := guestapi.Message{Type: guestapi.TypeResumed}
+			if err := g.resume(m.Resume); err != nil {
+				reply.Error = err.Error()
+			}
+			if err := g.send(reply); err != nil {
+				return fmt.Errorf("answer resume: %w", err)
+			}
+			if reply.Error == "" && g.paused {
+				g.paused = false
+				g.held.Unlock()
+			}
 		default:
 			g.log.Warn("unknown control message", "type", m.Type)
 		}

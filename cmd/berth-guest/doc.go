@@ -9,12 +9,24 @@
 //
 // Each session's VM is a restore of that snapshot. The host then sends Start: berth-guest
 // credits the host's entropy to the kernel's pool and reseeds it (RNDADDENTROPY then
-// RNDRESEEDCRNG), sets the wall clock, mounts the code disk (serial "berth-code") if any,
-// and starts the agent as uid/gid 65534 in its network namespace with exactly the given
-// environment and working directory. It relays the agent's stdout and stderr to the host
-// and reports its exit status; it reaps every zombie (it is PID 1); and on relay
-// connections that present the session's token it connects to the agent's TCP ports
-// (from inside the agent's network namespace) or runs commands next to the agent (Exec).
+// RNDRESEEDCRNG), sets the wall clock, applies the session's limits (RLIMIT_NPROC for the
+// session's user, the writable layer's tmpfs size), mounts the code disk (serial
+// "berth-code"), if any, at the working directory under a copy-on-write layer, and starts the agent as uid/gid 65534 in its network namespace
+// with exactly the given environment and working directory. The agent and Exec commands
+// are forked from a confined thread: empty capability bounding set, no_new_privs and a
+// seccomp deny-list, which they inherit; every disk and the writable layer are mounted
+// nosuid and nodev. It relays the agent's stdout and stderr to the host and reports its
+// exit status, and whether the kernel's out-of-memory killer struck (from the kernel
+// log); it reaps every zombie (it is PID 1); and on relay connections that present the
+// session's token it connects to the agent's TCP ports (from inside the agent's network
+// namespace) or runs commands next to the agent (Exec).
+//
+// For agent snapshots the host sends Pause once the agent answers: berth-guest holds back
+// the agent's output and answers Paused, and the host snapshots the VM. Each clone then
+// gets Resume (a new token, fresh entropy, the time), answered by Resumed, after which the
+// held-back output flows. On Start and Resume it also makes QEMU's user-mode network learn
+// its MAC address (an ARP request to the gateway), so that the first forwarded connection
+// need not wait for an ARP exchange.
 //
 // Limits: it trusts the host completely (the host owns the VM anyway); there is one agent
 // per VM and one Start per boot; the agent's network namespace has no route out (the

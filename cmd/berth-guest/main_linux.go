@@ -22,6 +22,13 @@ func main() {
 	select {}
 }
 
+// restrictKernelInfo keeps the kernel log and kernel addresses from the session's user.
+func restrictKernelInfo() {
+	for _, f := range []string{"/proc/sys/kernel/dmesg_restrict", "/proc/sys/kernel/kptr_restrict"} {
+		_ = os.WriteFile(f, []byte("1"), 0) // best effort: a kernel without the knob has nothing to hide
+	}
+}
+
 // run sets the guest up, reports ready and serves the control channel until it fails.
 func run(log *slog.Logger) error {
 	if err := mountEarly(); err != nil {
@@ -31,9 +38,11 @@ func run(log *slog.Logger) error {
 	if err := setupNetwork(); err != nil {
 		return err
 	}
-	if err := switchRoot(); err != nil {
+	layer, err := switchRoot()
+	if err != nil {
 		return err
 	}
+	restrictKernelInfo()
 	warmPageCache()
 	ns, err := newAgentNetns()
 	if err != nil {
@@ -43,7 +52,7 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	g := &guest{log: log, reaper: r, ns: ns, ctl: ctl}
+	g := &guest{log: log, reaper: r, ns: ns, layer: layer, ctl: ctl}
 	if err := g.listenRelay(); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -45,63 +46,98 @@ func diskBySerial(serial string) (string, error) {
 }
 
 // switchRoot mounts the root disk read-only under a tmpfs-backed overlay and makes it /.
-func switchRoot() error {
+// Both are nosuid and nodev: a setuid-root binary of the image runs with the caller's
+// ids. It returns the writable layer, which the new root no longer shows.
+func switchRoot() (*writableLayer, error) {
 	dev, err := diskBySerial(guestapi.RootDiskSerial)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if dev == "" {
-		return errors.New("no root disk (virtio-blk serial " + guestapi.RootDiskSerial + ")")
+		return nil, errors.New("no root disk (virtio-blk serial " + guestapi.RootDiskSerial + ")")
 	}
 	const lower, rw, root = "/mnt/lower", "/mnt/rw", "/mnt/root"
 	for _, d := range []string{lower, rw, root} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("switch root: %w", err)
+			return nil, fmt.Errorf("switch root: %w", err)
 		}
 	}
-	if err := unix.Mount(dev, lower, "ext4", unix.MS_RDONLY, "noload"); err != nil {
-		return fmt.Errorf("mount root disk %s: %w", dev, err)
+	const safe = unix.MS_NOSUID | unix.MS_NODEV
+	if err := unix.Mount(dev, lower, "ext4", unix.MS_RDONLY|safe, "noload"); err != nil {
+		return nil, fmt.Errorf("mount root disk %s: %w", dev, err)
 	}
-	if err := unix.Mount("tmpfs", rw, "tmpfs", 0, "mode=0755"); err != nil {
-		return fmt.Errorf("mount overlay upper: %w", err)
+	if err := unix.Mount("tmpfs", rw, "tmpfs", safe, "mode=0755"); err != nil {
+		return nil, fmt.Errorf("mount overlay upper: %w", err)
 	}
+	fd, err := unix.Open(rw, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open overlay upper: %w", err)
+	}
+	layer := &writableLayer{fd: fd}
 	for _, d := range []string{rw + "/upper", rw + "/work"} {
 		if err := os.Mkdir(d, 0o755); err != nil {
-			return fmt.Errorf("switch root: %w", err)
+			return nil, fmt.Errorf("switch root: %w", err)
 		}
 	}
 	opts := "lowerdir=" + lower + ",upperdir=" + rw + "/upper,workdir=" + rw + "/work"
-	if err := unix.Mount("overlay", root, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("mount overlay root: %w", err)
+	if err := unix.Mount("overlay", root, "overlay", safe, opts); err != nil {
+		return nil, fmt.Errorf("mount overlay root: %w", err)
 	}
 	for _, d := range []string{"proc", "sys", "dev"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			return fmt.Errorf("switch root: %w", err)
+			return nil, fmt.Errorf("switch root: %w", err)
 		}
 		if err := unix.Mount("/"+d, filepath.Join(root, d), "", unix.MS_MOVE, ""); err != nil {
-			return fmt.Errorf("move /%s: %w", d, err)
+			return nil, fmt.Errorf("move /%s: %w", d, err)
 		}
 	}
 	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o755); err != nil {
-		return fmt.Errorf("switch root: %w", err)
+		return nil, fmt.Errorf("switch root: %w", err)
 	}
 	if err := os.Chmod(filepath.Join(root, "tmp"), 0o1777); err != nil { //nolint:gosec // /tmp is world-writable and sticky by definition
-		return fmt.Errorf("switch root: %w", err)
+		return nil, fmt.Errorf("switch root: %w", err)
 	}
 	if err := unix.Chdir(root); err != nil {
-		return fmt.Errorf("switch root: %w", err)
+		return nil, fmt.Errorf("switch root: %w", err)
 	}
 	if err := unix.Mount(".", "/", "", unix.MS_MOVE, ""); err != nil {
-		return fmt.Errorf("switch root: move to /: %w", err)
+		return nil, fmt.Errorf("switch root: move to /: %w", err)
 	}
 	if err := unix.Chroot("."); err != nil {
-		return fmt.Errorf("switch root: chroot: %w", err)
+		return nil, fmt.Errorf("switch root: chroot: %w", err)
 	}
-	return unix.Chdir("/")
+	if err := unix.Chdir("/"); err != nil {
+		return nil, fmt.Errorf("switch root: %w", err)
+	}
+	return layer, nil
 }
 
-// mountCode mounts the code disk read-only at dir (in the new root).
-func mountCode(dir string) error {
+// writableLayer is the tmpfs under the root overlay's upper layer, which holds every
+// change to the root and /tmp.
+type writableLayer struct {
+	fd int // O_PATH descriptor of its mount point, hidden under the new root
+}
+
+// path is the path of name in the layer, reached through its descriptor.
+func (w *writableLayer) path(name string) string {
+	return "/proc/self/fd/" + strconv.Itoa(w.fd) + "/" + name
+}
+
+// resize bounds the layer to size bytes (tmpfs counts what was written so far; the
+// kernel refuses a size below it).
+func (w *writableLayer) resize(size int64) error {
+	target := w.path("")
+	if err := unix.Mount("", target, "", unix.MS_REMOUNT|unix.MS_NOSUID|unix.MS_NODEV, "size="+strconv.FormatInt(size, 10)); err != nil {
+		return fmt.Errorf("size the writable layer to %d bytes: %w", size, err)
+	}
+	return nil
+}
+
+// mountCode mounts the code disk at dir (in the new root), writable copy-on-write like
+// the root: the disk read-only as the lower layer, and the upper layer in the writable
+// layer's tmpfs (out of the root's sight), owned by uid:gid so that the session's user may
+// write to its working directory.
+func (g *guest) mountCode(dir string, uid, gid int) error {
 	dev, err := diskBySerial(guestapi.CodeDiskSerial)
 	if err != nil {
 		return err
@@ -109,11 +145,26 @@ func mountCode(dir string) error {
 	if dev == "" {
 		return errors.New("no code disk (virtio-blk serial " + guestapi.CodeDiskSerial + ")")
 	}
+	base := g.layer.path("code")
+	lower, upper, work := base+"/lower", base+"/upper", base+"/work"
+	for _, d := range []string{lower, upper, work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("mount code: %w", err)
+		}
+	}
+	if err := os.Chown(upper, uid, gid); err != nil {
+		return fmt.Errorf("mount code: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("mount code: %w", err)
 	}
-	if err := unix.Mount(dev, dir, "ext4", unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, "noload"); err != nil {
-		return fmt.Errorf("mount code disk %s at %s: %w", dev, dir, err)
+	const safe = unix.MS_NOSUID | unix.MS_NODEV
+	if err := unix.Mount(dev, lower, "ext4", unix.MS_RDONLY|safe, "noload"); err != nil {
+		return fmt.Errorf("mount code disk %s: %w", dev, err)
+	}
+	opts := "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work
+	if err := unix.Mount("overlay", dir, "overlay", safe, opts); err != nil {
+		return fmt.Errorf("mount code overlay at %s: %w", dir, err)
 	}
 	return nil
 }

@@ -59,7 +59,8 @@ func ifUp(name string, addr, mask net.IP) error {
 
 // agentNetns runs functions on a thread inside the agent's network namespace, which holds
 // only lo: processes forked there (the agent, Exec commands) and sockets created there
-// (relay dials) live in it.
+// (relay dials) live in it. The thread is also confined (confineThread), so everything
+// forked from it is.
 type agentNetns struct {
 	do chan func()
 }
@@ -78,6 +79,10 @@ func newAgentNetns() (*agentNetns, error) {
 			return
 		}
 		if err := ifUp("lo", nil, nil); err != nil {
+			errc <- err
+			return
+		}
+		if err := confineThread(); err != nil {
 			errc <- err
 			return
 		}

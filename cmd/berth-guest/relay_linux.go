@@ -53,9 +53,9 @@ func (g *guest) handleRelay(c net.Conn) {
 		return
 	}
 	g.mu.Lock()
-	s := g.start
+	s, token := g.start, g.token
 	g.mu.Unlock()
-	if s == nil || subtle.ConstantTimeCompare([]byte(h.Token), []byte(s.Token)) != 1 {
+	if s == nil || token == "" || subtle.ConstantTimeCompare([]byte(h.Token), []byte(token)) != 1 {
 		reply(c, errors.New("not authorized"))
 		return
 	}
@@ -77,7 +77,7 @@ func (g *guest) handleRelay(c net.Conn) {
 func reply(w io.Writer, err error) {
 	r := guestapi.Reply{OK: err == nil}
 	if err != nil {
-		r.Error = err.Error()
+		r.Error, r.BadProgram = err.Error(), isProgramError(err)
 	}
 	b, _ := json.Marshal(r)
 	_, _ = w.Write(append(b, '\n'))

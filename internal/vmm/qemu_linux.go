@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +59,7 @@ type qemuMachine struct {
 	channels map[string]net.Conn
 	ports    map[int]int // guest → host
 	stderr   *tailbuf.Buffer
+	dir      string // Config.Dir
 	done     chan struct{}
 	err      error // set before done closes
 	killOnce sync.Once
@@ -74,22 +76,31 @@ func (q *QEMU) start(ctx context.Context, cfg Config) (m *qemuMachine, err error
 		stderr:   tailbuf.New(16<<10, nil),
 		done:     make(chan struct{}),
 	}
-	// Every socket is one we listen on and QEMU connects to when it starts.
+	if cfg, err = absPaths(cfg); err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
+	}
+	// Every socket is one we listen on and QEMU connects to when it starts. A unix socket
+	// path holds at most 107 bytes, which a deep Dir exceeds: both ends go through a
+	// descriptor of Dir that this process holds (see listenIn).
+	dir, err := os.Open(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
+	}
+	defer func() { _ = dir.Close() }()
 	listeners := map[string]*net.UnixListener{}
 	defer func() {
 		for _, ln := range listeners {
-			_ = ln.Close()
+			_ = ln.Close() // also removes the socket file
 		}
 	}()
+	m.dir = cfg.Dir
 	listen := func(name string) (string, error) {
-		p := filepath.Join(cfg.Dir, name+".sock")
-		_ = os.Remove(p)
-		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})
+		ln, qemuPath, err := listenIn(dir, name+".sock")
 		if err != nil {
 			return "", fmt.Errorf("qemu: %w", err)
 		}
 		listeners[name] = ln
-		return p, nil
+		return qemuPath, nil
 	}
 	qmpPath, err := listen("qmp")
 	if err != nil {
@@ -114,6 +125,7 @@ func (q *QEMU) start(ctx context.Context, cfg Config) (m *qemuMachine, err error
 	}
 	args := qemuArgs(cfg, qmpPath, chanPaths, m.ports)
 	m.cmd = exec.Command(bin, args...)
+	m.cmd.Env = append(os.Environ(), DirEnv+"="+cfg.Dir)
 	m.cmd.Stdin = nil
 	m.cmd.Stdout = cfg.Console
 	if cfg.Console == nil {
@@ -162,7 +174,7 @@ func (q *QEMU) start(ctx context.Context, cfg Config) (m *qemuMachine, err error
 		m.channels[name] = c
 	}
 	for name, ln := range listeners {
-		_ = ln.Close() // also removes the socket file
+		_ = ln.Close()
 		delete(listeners, name)
 	}
 	if cfg.Restore != "" {
@@ -171,6 +183,20 @@ func (q *QEMU) start(ctx context.Context, cfg Config) (m *qemuMachine, err error
 		}
 	}
 	return m, nil
+}
+
+// listenIn listens on a unix socket named file in the open directory dir, and returns the
+// short path by which QEMU reaches it: /proc/<this process>/fd/<dir's descriptor>/file
+// (QEMU runs as the same user), so that the directory's path may be of any length while
+// dir stays open. Closing the listener removes the socket file.
+func listenIn(dir *os.File, file string) (ln *net.UnixListener, qemuPath string, err error) {
+	fd := strconv.Itoa(int(dir.Fd()))
+	p := "/proc/self/fd/" + fd + "/" + file
+	_ = os.Remove(p)
+	if ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"}); err != nil {
+		return nil, "", err
+	}
+	return ln, "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + fd + "/" + file, nil
 }
 
 // accept waits for QEMU to connect to ln, or to exit, or for ctx.
@@ -264,6 +290,30 @@ func qemuArgs(cfg Config, qmpPath string, chanPaths []string, ports map[int]int)
 	return args
 }
 
+// absPaths makes the file paths of cfg absolute.
+func absPaths(cfg Config) (Config, error) {
+	var err error
+	abs := func(p *string) {
+		if err == nil && *p != "" {
+			*p, err = filepath.Abs(*p)
+		}
+	}
+	abs(&cfg.Dir)
+	abs(&cfg.Kernel)
+	abs(&cfg.Initrd)
+	abs(&cfg.Restore)
+	cfg.Disks = slices.Clone(cfg.Disks)
+	for i := range cfg.Disks {
+		abs(&cfg.Disks[i].Path)
+	}
+	if cfg.Memory != nil {
+		mem := *cfg.Memory
+		abs(&mem.Path)
+		cfg.Memory = &mem
+	}
+	return cfg, err
+}
+
 // commaEscape escapes commas in a QEMU option value.
 func commaEscape(s string) string { return strings.ReplaceAll(s, ",", ",,") }
 
@@ -312,26 +362,74 @@ func migrationStatus(e Event) string {
 
 // Snapshot implements Machine.
 func (m *qemuMachine) Snapshot(ctx context.Context, path string) error {
-	if strings.ContainsRune(path, '\'') {
-		return fmt.Errorf("qemu snapshot: path %q contains a quote", path)
+	if err := m.snapshot(ctx, path); err != nil {
+		return fmt.Errorf("qemu snapshot: %w", err)
 	}
+	return nil
+}
+
+// snapshot migrates the VM to a unix socket in its directory and copies the stream into
+// path: the file is complete when QEMU closes the stream, which an exec: migration (a
+// child writing the file after QEMU reports completion) would not tell.
+func (m *qemuMachine) snapshot(ctx context.Context, path string) error {
+	dir, err := os.Open(m.dir)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = dir.Close() }()
+	ln, sock, err := listenIn(dir, "snapshot.sock")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = ln.Close() }()
+	f, err := os.Create(path) //nolint:gosec // the caller's path
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
 	if err := m.migrationCaps(ctx, true); err != nil {
-		return fmt.Errorf("qemu snapshot: %w", err)
+		return err
 	}
-	if err := m.qmp.Execute(ctx, "migrate", map[string]string{"uri": "exec:cat > '" + path + "'"}, nil); err != nil {
-		return fmt.Errorf("qemu snapshot: %w", err)
+	if err := m.qmp.Execute(ctx, "migrate", map[string]string{"uri": "unix:" + sock}, nil); err != nil {
+		return err
+	}
+	conn, err := m.accept(ctx, ln)
+	if err != nil {
+		return fmt.Errorf("accept the migration stream: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+	copied := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(f, conn)
+		_ = conn.Close()
+		copied <- err
+	}()
+	// fail stops the copy and returns err, with the copy's own error if it had one.
+	fail := func(err error) error {
+		_ = conn.Close()
+		if cerr := <-copied; cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+			return errors.Join(err, cerr)
+		}
+		return err
 	}
 	ev, err := m.qmp.WaitEvent(ctx, func(e Event) bool {
 		s := migrationStatus(e)
 		return e.Name == "MIGRATION" && (s == "completed" || s == "failed" || s == "cancelled")
 	})
 	if err != nil {
-		return fmt.Errorf("qemu snapshot: %w", err)
+		return fail(err)
 	}
 	if s := migrationStatus(ev); s != "completed" {
-		return fmt.Errorf("qemu snapshot: migration %s: %s", s, strings.TrimSpace(m.stderr.String()))
+		return fail(fmt.Errorf("migration %s: %s", s, strings.TrimSpace(m.stderr.String())))
 	}
-	return nil
+	if err := <-copied; err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return f.Close()
 }
 
 // PID implements Machine.

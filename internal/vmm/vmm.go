@@ -37,8 +37,10 @@ const (
 
 // Config describes one VM.
 type Config struct {
-	// Dir is a directory for the VM's sockets; it must exist and its path must be short
-	// (unix socket paths are limited to 107 bytes). The caller removes it.
+	// Dir is a directory for the VM's sockets; it must exist, and may be deep (sockets are
+	// reached through a descriptor of it, so the 107-byte limit of unix socket paths does
+	// not apply). The VMM process gets it in its environment as DirEnv. The caller
+	// removes it.
 	Dir string
 	// Kernel is an uncompressed vmlinux (PVH boot), Initrd an uncompressed newc cpio.
 	Kernel, Initrd string
@@ -89,7 +91,8 @@ type Forward struct {
 }
 
 // MemoryFile backs guest RAM with a file. Shared makes guest writes land in the file (a
-// template whose RAM is snapshotted in place); otherwise the file is mapped copy-on-write
+// template whose RAM is snapshotted in place, or a restore into a copy of a template's RAM
+// file that is to be snapshotted in turn); otherwise the file is mapped copy-on-write
 // (clones of that template).
 type MemoryFile struct {
 	Path   string
@@ -121,6 +124,11 @@ type Machine interface {
 	// Kill kills the VMM process and waits for it to exit; it is idempotent.
 	Kill() error
 }
+
+// DirEnv is the environment variable that holds Config.Dir in the VMM process, by which
+// a VMM left behind by a crashed host process can be told from an unrelated process that
+// took its pid (/proc/<pid>/environ).
+const DirEnv = "BERTH_VM_DIR"
 
 // ErrExited is returned when the VMM process exited during an operation.
 var ErrExited = errors.New("vmm process exited")

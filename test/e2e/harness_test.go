@@ -41,7 +41,9 @@ func sandboxDriver(t *testing.T) string {
 	if name == "" {
 		name = "linuxns"
 	}
-	d, err := sandbox.New(name, sandbox.Options{StateDir: t.TempDir(), AllowTCG: true})
+	data := t.TempDir()
+	linkMicroVM(t, name, data)
+	d, err := sandbox.New(name, sandbox.Options{StateDir: data + "/sandboxes", AllowTCG: true})
 	if err != nil {
 		t.Fatalf("BERTH_TEST_SANDBOX=%s: %v", name, err)
 	}
@@ -63,7 +65,9 @@ func startServer(t *testing.T, tweaks ...func(*config.Config)) *testServer {
 	if err := netns.Available(); err != nil {
 		t.Skipf("the sandbox drivers need network namespaces (run as root): %v", err)
 	}
-	cfg := testserver.Config(t.TempDir(), sandboxDriver(t))
+	data := t.TempDir()
+	cfg := testserver.Config(data, sandboxDriver(t))
+	linkMicroVM(t, cfg.Sandbox.Driver, data)
 	cfg.Sandbox.AllowTCG = true // microvm runs under TCG on hosts without KVM, as in CI
 	// Servers run side by side in this process: each gets its own egress table, veth
 	// names and /24, and sets up PUBLIC networks on demand instead of keeping a pool.

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"berth.dev/berth/internal/sandbox/seccomp"
 )
 
 // init turns a re-executed Berth (argv[0] initArg or enterArg) into a sandbox init or an
@@ -81,7 +83,7 @@ func childMain(enter bool) error {
 	if err := dropPrivileges(cfg.UID, cfg.GID); err != nil {
 		return err
 	}
-	if err := installFilter(); err != nil {
+	if err := seccomp.Install(); err != nil {
 		return err
 	}
 	if err := syscall.Exec(prog, cfg.Argv, cfg.Env); err != nil {

@@ -16,6 +16,7 @@ import (
 	"berth.dev/berth/internal/sandbox/cgroup"
 	"berth.dev/berth/internal/sandbox/netns"
 	"berth.dev/berth/internal/sandbox/rootfs"
+	"berth.dev/berth/internal/sandbox/seccomp"
 )
 
 // Name is the driver's registry name.
@@ -123,7 +124,7 @@ func (d *Driver) Available() error {
 	if b, err := os.ReadFile("/proc/filesystems"); err != nil || !strings.Contains(string(b), "\toverlay\n") {
 		why = append(why, errors.New("the kernel has no overlay filesystem (modprobe overlay)"))
 	}
-	if auditArch == 0 {
+	if !seccomp.Supported() {
 		why = append(why, errors.New("no seccomp filter for this CPU architecture (amd64 only)"))
 	}
 	if _, err := os.Stat("/proc/self/exe"); err != nil {

@@ -16,26 +16,32 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"berth.dev/berth/internal/sandbox/rootfs"
 )
 
 // BasePackages are the Debian packages whose files (plus the shared libraries they link)
-// make up the guest root filesystem of code-zip agents (Spec.RootFS == ""): a shell and
-// Python 3.11. Packages that are not installed on the host are skipped.
+// make up the guest root filesystem of code-zip agents (Spec.RootFS == ""): a shell, the
+// basic commands (coreutils, grep, sed, find) that InvokeAgentRuntimeCommand users
+// expect, and Python 3.11. Packages that are not installed on the host are skipped.
 var BasePackages = []string{
-	"dash", "python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib",
+	"dash", "coreutils", "grep", "sed", "findutils",
+	"python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib",
 	"python3-minimal", "python3.11", "python3", "ca-certificates",
 }
 
 // baseSkip are package paths not worth copying into a VM.
 var baseSkip = []string{"/usr/share/doc/", "/usr/share/man/", "/usr/share/lintian/", "/usr/share/locale/"}
 
+// baseBuildTimeout bounds building the base root tree (copying ~100 MB of host files).
+const baseBuildTimeout = 10 * time.Minute
+
 // baseRoot returns the base root tree for code-zip agents, building it once per driver.
 func (d *Driver) baseRoot(ctx context.Context) (string, error) {
-	d.baseMu.Lock()
-	defer d.baseMu.Unlock()
-	return BuildBaseRoot(ctx, filepath.Join(d.cfg.CacheDir, "base"))
+	return d.base.get(ctx, baseBuildTimeout, func(ctx context.Context) (string, error) {
+		return BuildBaseRoot(ctx, filepath.Join(d.cfg.CacheDir, "base"))
+	})
 }
 
 // BuildBaseRoot builds, under parent, the root filesystem tree for code-zip agents in a

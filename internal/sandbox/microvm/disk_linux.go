@@ -11,17 +11,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
+	"time"
 
 	"berth.dev/berth/internal/atomicfile"
 )
 
-// diskEntry memoises one tree's disk image within this process.
-type diskEntry struct {
-	mu   sync.Mutex
-	path string
-}
+// diskBuildTimeout bounds building one disk image (mkfs.ext4 of up to a few GB).
+const diskBuildTimeout = 10 * time.Minute
 
 // diskImage returns an ext4 image of tree, building it on first use. Images live in
 // CacheDir/disks, named by the tree's identity (every entry's path, type, mode, owner,
@@ -30,29 +27,25 @@ type diskEntry struct {
 // driver runs: the identity is computed once per process.
 func (d *Driver) diskImage(ctx context.Context, tree string) (string, error) {
 	d.mu.Lock()
-	e, ok := d.disks[tree]
+	b, ok := d.disks[tree]
 	if !ok {
-		e = &diskEntry{}
-		d.disks[tree] = e
+		b = &oneBuild[string]{}
+		d.disks[tree] = b
 	}
 	d.mu.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.path != "" {
-		return e.path, nil
-	}
-	id, err := treeIdentity(tree)
-	if err != nil {
-		return "", fmt.Errorf("disk image of %s: %w", tree, err)
-	}
-	out := filepath.Join(d.cfg.CacheDir, "disks", id+".ext4")
-	if !fileExists(out) {
-		if err := BuildDiskImage(ctx, tree, out); err != nil {
-			return "", err
+	return b.get(ctx, diskBuildTimeout, func(ctx context.Context) (string, error) {
+		id, err := treeIdentity(tree)
+		if err != nil {
+			return "", fmt.Errorf("disk image of %s: %w", tree, err)
 		}
-	}
-	e.path = out
-	return out, nil
+		out := filepath.Join(d.cfg.CacheDir, "disks", id+".ext4")
+		if !fileExists(out) {
+			if err := BuildDiskImage(ctx, tree, out); err != nil {
+				return "", err
+			}
+		}
+		return out, nil
+	})
 }
 
 // treeIdentity hashes the metadata of every entry under tree.

@@ -2,9 +2,6 @@ package microvm
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -15,15 +12,17 @@ import (
 
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/sandbox"
-	"berth.dev/berth/internal/sandbox/microvm/guestapi"
-	"berth.dev/berth/internal/sandbox/rootfs"
 	"berth.dev/berth/internal/tailbuf"
 	"berth.dev/berth/internal/vmm"
 )
 
-// Start implements sandbox.Driver: it restores a VM from the template snapshot of the
-// spec's disks and size (building the disks and the template on first use), then starts
-// the agent in it, and returns once the agent process runs.
+// Start implements sandbox.Driver. It restores the spec's VM from the fastest snapshot
+// there is: the spec's agent snapshot (its agent already listening) when the spec was
+// started often enough (Config.SnapshotAfter) to have one built, or else the template of
+// the spec's disks and size, in which it then starts the agent. It builds what is missing
+// on first use (disk images, the template, the agent snapshot) and falls back to the
+// template when an agent snapshot cannot be built or restored. It returns once the agent
+// process runs.
 func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
 	if spec.ID == "" || strings.ContainsAny(spec.ID, "/\x00") || spec.ID == "." || spec.ID == ".." {
 		return nil, fmt.Errorf("microvm: %w: bad sandbox id %q", errdefs.ErrInvalidArgument, spec.ID)
@@ -50,6 +49,21 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox,
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("microvm: sandbox directory: %w", err)
 	}
+	if snap := d.agentSnapshotFor(ctx, spec, sh, tmpl); snap != nil {
+		s, err := d.restoreAgent(ctx, spec, sh, snap, dir)
+		if err == nil {
+			return s, nil
+		}
+		if ctx.Err() != nil {
+			_ = os.RemoveAll(dir)
+			return nil, fmt.Errorf("microvm: %w", err)
+		}
+		d.log.WarnContext(ctx, "cannot restore the agent snapshot; starting the agent in a template instead", "id", spec.ID, "err", err)
+		d.forgetAgentSnapshot(snap)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("microvm: sandbox directory: %w", err)
+		}
+	}
 	s, err := d.restore(ctx, spec, sh, tmpl, dir)
 	if err != nil {
 		_ = os.RemoveAll(dir)
@@ -65,6 +79,9 @@ func (d *Driver) shapeOf(ctx context.Context, spec sandbox.Spec, accel vmm.Accel
 		return shape{}, err
 	}
 	sh := shape{accel: accel, initrd: initrd}
+	if accel == vmm.AccelTCG {
+		sh.tscKHz = d.hostTSCKHz()
+	}
 	tree := spec.RootFS
 	if tree == "" {
 		if tree, err = d.baseRoot(ctx); err != nil {
@@ -96,6 +113,28 @@ func (d *Driver) shapeOf(ctx context.Context, spec sandbox.Spec, accel vmm.Accel
 	return sh, nil
 }
 
+// guestLimits are the limits berth-guest enforces inside a VM of shape sh: the spec's,
+// else the driver's defaults, else DefaultPids and a writable layer of DefaultDiskBytes
+// but at most half the VM's memory (the layer lives in guest RAM).
+func (d *Driver) guestLimits(spec sandbox.Spec, sh shape) (pids, disk int64) {
+	pids = cmpOr(spec.Limits.Pids, d.cfg.DefaultLimits.Pids, DefaultPids)
+	disk = cmpOr(spec.Limits.DiskBytes, d.cfg.DefaultLimits.DiskBytes)
+	if disk == 0 {
+		disk = min(DefaultDiskBytes, int64(sh.memMB)<<20/2)
+	}
+	return pids, disk
+}
+
+// cmpOr returns the first of vs that is positive, or 0.
+func cmpOr(vs ...int64) int64 {
+	for _, v := range vs {
+		if v > 0 {
+			return v
+		}
+	}
+	return 0
+}
+
 // restore starts a clone of tmpl for spec in dir and starts its agent.
 func (d *Driver) restore(ctx context.Context, spec sandbox.Spec, sh shape, tmpl *template, dir string) (*vmSandbox, error) {
 	cfg := d.vmConfig(sh)
@@ -105,12 +144,12 @@ func (d *Driver) restore(ctx context.Context, spec sandbox.Spec, sh shape, tmpl 
 	console := tailbuf.New(8<<10, nil)
 	cfg.Console = console
 	t0 := time.Now()
-	m, err := d.vmm.Start(ctx, cfg)
+	m, err := d.startVM(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	t1 := time.Now()
-	s := newSandbox(d, spec, dir, m, console)
+	s := newSandbox(d, spec, sh, dir, m, console, nil)
 	if err := s.startAgent(ctx, spec); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
@@ -122,74 +161,9 @@ func (d *Driver) restore(ctx context.Context, spec sandbox.Spec, sh shape, tmpl 
 	return s, nil
 }
 
-// startAgent sends Start and waits for the guest's answer.
-func (s *vmSandbox) startAgent(ctx context.Context, spec sandbox.Spec) error {
-	entropy := make([]byte, 64)
-	_, _ = rand.Read(entropy)
-	start := &guestapi.Start{
-		Argv:         spec.Command,
-		Env:          spec.Env,
-		WorkDir:      spec.WorkDir,
-		UID:          rootfs.SandboxUID,
-		GID:          rootfs.SandboxGID,
-		Token:        s.token,
-		Entropy:      entropy,
-		TimeUnixNano: time.Now().UnixNano(),
-	}
-	if spec.CodeDir != "" {
-		start.CodeMount = spec.WorkDir
-		if start.CodeMount == "" {
-			start.CodeMount = "/var/task"
-		}
-	}
-	b, err := json.Marshal(guestapi.Message{Type: guestapi.TypeStart, Start: start})
-	if err != nil {
-		return err
-	}
-	if d, ok := ctx.Deadline(); ok {
-		_ = s.ctl.SetWriteDeadline(d)
-	}
-	if _, err := s.ctl.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("send start: %w", err)
-	}
-	_ = s.ctl.SetWriteDeadline(time.Time{})
-	select {
-	case m := <-s.started:
-		if m.Type == guestapi.TypeStartFailed {
-			return fmt.Errorf("start agent: %s", m.Error)
-		}
-		return nil
-	case <-s.done:
-		return fmt.Errorf("start agent: %w", s.ExitErr())
-	case <-ctx.Done():
-		return fmt.Errorf("start agent: %w", ctx.Err())
-	}
+// startVM starts a restore, bounded by restoreTimeout.
+func (d *Driver) startVM(ctx context.Context, cfg vmm.Config) (vmm.Machine, error) {
+	ctx, cancel := context.WithTimeout(ctx, restoreTimeout)
+	defer cancel()
+	return d.vmm.Start(ctx, cfg)
 }
-
-// ExitError is how a microVM sandbox's agent ended.
-type ExitError struct {
-	Code   int    // exit status, or -1
-	Signal int    // the signal that killed it, if any
-	Reason string // for -1 without a signal: what ended the VM
-	vmErr  error  // the VMM's error, if the VM died
-}
-
-// ExitCode is the exit status, or -1 if the agent did not exit by itself.
-func (e *ExitError) ExitCode() int { return e.Code }
-
-func (e *ExitError) Error() string {
-	switch {
-	case e.Signal != 0:
-		return fmt.Sprintf("agent killed by signal %d", e.Signal)
-	case e.Code >= 0:
-		return fmt.Sprintf("agent exited with status %d", e.Code)
-	default:
-		return e.Reason
-	}
-}
-
-// Unwrap returns the VMM's error when the VM died under the agent.
-func (e *ExitError) Unwrap() error { return e.vmErr }
-
-// errStopped is the reason of sandboxes ended by Stop or Reclaim.
-var errStopped = errors.New("sandbox stopped")

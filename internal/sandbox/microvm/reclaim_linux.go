@@ -1,6 +1,7 @@
 package microvm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,17 +10,17 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/vmm"
 )
 
 // Reclaim implements sandbox.Reclaimer: it kills the QEMU process named by state (if that
-// pid still is the same QEMU: same start time, and its command line names the sandbox's
-// directory), waits for it to exit, and removes the directory.
+// pid still is the same QEMU: same start time, and the sandbox's directory in its
+// environment), waits for it to exit, and removes the directory.
 func (d *Driver) Reclaim(ctx context.Context, state json.RawMessage) error {
 	var st reclaimState
 	if err := json.Unmarshal(state, &st); err != nil {
@@ -48,8 +49,8 @@ func killVMM(ctx context.Context, st reclaimState) error {
 	if err != nil {
 		return err
 	}
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(st.PID) + "/cmdline")
-	if err != nil || !strings.Contains(string(cmdline), st.Dir+"/") {
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(st.PID) + "/environ")
+	if err != nil || !bytes.Contains(append([]byte{0}, env...), []byte("\x00"+vmm.DirEnv+"="+st.Dir+"\x00")) {
 		return nil // another process took the pid
 	}
 	fd, err := unix.PidfdOpen(st.PID, 0)

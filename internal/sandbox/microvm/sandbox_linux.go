@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/sandbox/microvm/guestapi"
 	"berth.dev/berth/internal/tailbuf"
@@ -25,6 +26,7 @@ import (
 type vmSandbox struct {
 	d       *Driver
 	id      string
+	shape   shape
 	dir     string
 	m       vmm.Machine
 	ctl     net.Conn
@@ -35,11 +37,14 @@ type vmSandbox struct {
 	stderr  io.Writer
 	state   json.RawMessage
 
-	started    chan guestapi.Message
+	replies chan guestapi.Message // the guest's answers to requests
+	// prelude is the agent's output from before its snapshot, written out on Resumed,
+	// before what the agent writes after it.
+	prelude    []outputChunk
 	done       chan struct{}
 	readerDone chan struct{}
 	exitOnce   sync.Once
-	exitErr    atomic.Pointer[ExitError]
+	exitErr    atomic.Pointer[sandbox.ExitError]
 
 	stopping atomic.Bool
 	stopOnce sync.Once
@@ -59,15 +64,17 @@ type reclaimState struct {
 	Start string `json:"start"` // /proc/<pid>/stat start time, against pid reuse
 }
 
-func newSandbox(d *Driver, spec sandbox.Spec, dir string, m vmm.Machine, console *tailbuf.Buffer) *vmSandbox {
+// newSandbox starts handling the control channel of the VM m. prelude is output to write
+// on Resumed (restores of agent snapshots).
+func newSandbox(d *Driver, spec sandbox.Spec, sh shape, dir string, m vmm.Machine, console *tailbuf.Buffer, prelude []outputChunk) *vmSandbox {
 	s := &vmSandbox{
-		d: d, id: spec.ID, dir: dir, m: m, console: console,
+		d: d, id: spec.ID, shape: sh, dir: dir, m: m, console: console, prelude: prelude,
 		ctl:        m.Channel(guestapi.ControlPort),
 		token:      rand.Text(),
 		relay:      net.JoinHostPort("127.0.0.1", strconv.Itoa(m.HostPort(guestapi.RelayPort))),
 		stdout:     spec.Stdout,
 		stderr:     spec.Stderr,
-		started:    make(chan guestapi.Message, 1),
+		replies:    make(chan guestapi.Message, 1),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
@@ -95,9 +102,12 @@ func (s *vmSandbox) readControl() {
 			continue
 		}
 		switch m.Type {
-		case guestapi.TypeStarted, guestapi.TypeStartFailed:
+		case guestapi.TypeStarted, guestapi.TypeStartFailed, guestapi.TypePaused, guestapi.TypeResumed:
+			if m.Type == guestapi.TypeResumed && m.Error == "" {
+				s.replay()
+			}
 			select {
-			case s.started <- m:
+			case s.replies <- m:
 			default:
 			}
 		case guestapi.TypeOutput:
@@ -107,19 +117,31 @@ func (s *vmSandbox) readControl() {
 			}
 			_, _ = w.Write(m.Data)
 		case guestapi.TypeExit:
-			s.finish(&ExitError{Code: m.Code, Signal: m.Signal})
+			s.finish(agentExit(m, int64(s.shape.memMB)<<20))
 		}
 	}
 	<-s.m.Done()
 	if s.stopping.Load() {
-		s.finish(&ExitError{Code: -1, Reason: errStopped.Error()})
+		s.finish(&sandbox.ExitError{Code: -1, Detail: detailStopped})
 		return
 	}
-	s.finish(&ExitError{Code: -1, Reason: fmt.Sprintf("the VM ended: %v; console: %s", s.m.Err(), s.console), vmErr: s.m.Err()})
+	s.finish(&sandbox.ExitError{Code: -1, Detail: fmt.Sprintf("the VM ended: %v; console: %s", s.m.Err(), s.console)})
+}
+
+// replay writes the prelude to the sandbox's output.
+func (s *vmSandbox) replay() {
+	for _, c := range s.prelude {
+		w := s.stdout
+		if c.FD == 2 {
+			w = s.stderr
+		}
+		_, _ = w.Write(c.Data)
+	}
+	s.prelude = nil
 }
 
 // finish records how the agent ended, once, and closes Done.
-func (s *vmSandbox) finish(e *ExitError) {
+func (s *vmSandbox) finish(e *sandbox.ExitError) {
 	s.exitOnce.Do(func() {
 		s.exitErr.Store(e)
 		close(s.done)
@@ -139,11 +161,10 @@ func (s *vmSandbox) ExitErr() error {
 	default:
 		return nil
 	}
-	e := s.exitErr.Load()
-	if e.Code == 0 && e.Signal == 0 {
-		return nil
+	if e := s.exitErr.Load(); !clean(e) {
+		return e
 	}
-	return e
+	return nil
 }
 
 // State implements sandbox.Sandbox.
@@ -191,7 +212,7 @@ func (s *vmSandbox) relayConn(ctx context.Context, h guestapi.Hello) (net.Conn, 
 		select {
 		case <-s.done:
 			if s.stopping.Load() {
-				return nil, fmt.Errorf("microvm: %s: %w", s.id, errStopped)
+				return nil, fmt.Errorf("microvm: %s: %s", s.id, detailStopped)
 			}
 		default:
 		}
@@ -199,8 +220,9 @@ func (s *vmSandbox) relayConn(ctx context.Context, h guestapi.Hello) (net.Conn, 
 		if !errors.Is(err, errNoAnswer) || ctx.Err() != nil {
 			return c, err
 		}
+		s.d.log.DebugContext(ctx, "no answer from the guest relay; trying again", "id", s.id, "waited", wait)
 		if s.stopping.Load() {
-			return nil, fmt.Errorf("microvm: %s: %w", s.id, errStopped)
+			return nil, fmt.Errorf("microvm: %s: %s", s.id, detailStopped)
 		}
 		wait = min(2*wait, 8*time.Second)
 	}
@@ -247,6 +269,9 @@ func (s *vmSandbox) handshake(ctx context.Context, hello []byte, wait time.Durat
 	}
 	if !r.OK {
 		_ = c.Close()
+		if r.BadProgram {
+			return nil, fmt.Errorf("microvm: %w: %s", errdefs.ErrInvalidArgument, r.Error)
+		}
 		return nil, fmt.Errorf("microvm: %s", r.Error)
 	}
 	return c, nil

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
+	"strconv"
 	"time"
 
 	"berth.dev/berth/internal/atomicfile"
@@ -30,6 +30,15 @@ type shape struct {
 	memMB, cpus        int
 	accel              vmm.Accel
 	initrd             string
+	tscKHz             int64 // for TCG: the guest's TSC frequency (see clock_linux.go)
+}
+
+// cmdline is the guest kernel's command line for shape s.
+func (s shape) cmdline() string {
+	if s.accel == vmm.AccelTCG && s.tscKHz > 0 {
+		return kernelCmdline + " tsc_early_khz=" + strconv.FormatInt(s.tscKHz, 10) + " tsc=reliable"
+	}
+	return kernelCmdline
 }
 
 // vmConfig is the VM of shape s, without the per-VM parts (Dir, Memory, Restore).
@@ -41,7 +50,7 @@ func (d *Driver) vmConfig(s shape) vmm.Config {
 	return vmm.Config{
 		Kernel:   d.cfg.Kernel,
 		Initrd:   s.initrd,
-		Cmdline:  kernelCmdline,
+		Cmdline:  s.cmdline(),
 		MemoryMB: s.memMB,
 		CPUs:     s.cpus,
 		Accel:    s.accel,
@@ -58,12 +67,6 @@ func (d *Driver) vmConfig(s shape) vmm.Config {
 // state.
 type template struct {
 	ram, state string
-}
-
-// templateEntry builds one shape's template at most once at a time.
-type templateEntry struct {
-	mu sync.Mutex
-	t  *template
 }
 
 // templateKey names a shape's template by everything its snapshot depends on.
@@ -88,28 +91,25 @@ func (d *Driver) template(ctx context.Context, s shape) (*template, error) {
 		return nil, fmt.Errorf("template: %w", err)
 	}
 	d.mu.Lock()
-	e, ok := d.templates[key]
+	b, ok := d.templates[key]
 	if !ok {
-		e = &templateEntry{}
-		d.templates[key] = e
+		b = &oneBuild[*template]{}
+		d.templates[key] = b
 	}
 	d.mu.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.t != nil {
-		return e.t, nil
-	}
-	dir := filepath.Join(d.cfg.CacheDir, "templates", key)
-	t := &template{ram: filepath.Join(dir, "ram"), state: filepath.Join(dir, "state")}
-	if !fileExists(t.state) {
+	return b.get(ctx, templateBootTimeout+time.Minute, func(ctx context.Context) (*template, error) {
+		dir := filepath.Join(d.cfg.CacheDir, "templates", key)
+		t := &template{ram: filepath.Join(dir, "ram"), state: filepath.Join(dir, "state")}
+		if fileExists(t.state) {
+			return t, nil
+		}
 		start := time.Now()
 		if err := d.buildTemplate(ctx, s, dir); err != nil {
 			return nil, err
 		}
 		d.log.InfoContext(ctx, "microvm template built", "key", key, "accel", string(s.accel), "took", time.Since(start))
-	}
-	e.t = t
-	return t, nil
+		return t, nil
+	})
 }
 
 // buildTemplate boots a VM of shape s with its RAM in a shared file, waits until the guest

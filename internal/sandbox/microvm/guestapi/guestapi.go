@@ -5,9 +5,13 @@
 //
 //   - The control channel, a virtio-serial port named ControlPort, carries JSON Messages,
 //     one per line, in both directions: the guest says Ready once booted (before the
-//     snapshot), the host sends Start (per session, after each restore: agent config,
-//     fresh entropy, the time, the relay token), and the guest answers Started or
-//     StartFailed, then streams the agent's Output and finally its Exit.
+//     base snapshot), the host sends Start (agent config and limits, fresh entropy, the
+//     time, the relay token), and the guest answers Started or StartFailed, then streams
+//     the agent's Output and finally its Exit. To snapshot a VM whose agent runs, the host
+//     sends Pause (the guest holds back Output and Exit and answers Paused, after which
+//     nothing else comes); each clone restored from that snapshot gets Resume (a new relay
+//     token, fresh entropy, the time), answered by Resumed, after which the held-back
+//     messages flow.
 //   - Relay connections reach RelayPort on the guest's network card through a host-loopback
 //     port forward. Each begins with a Hello line (which must carry the session's token, so
 //     other local users who find the port get nothing) answered by a Reply line. For
@@ -43,6 +47,14 @@ const (
 	TypeStartFailed = "start-failed" // guest → host: the agent could not be started
 	TypeOutput      = "output"       // guest → host: agent stdout (FD 1) or stderr (FD 2)
 	TypeExit        = "exit"         // guest → host: the agent exited
+	TypePause       = "pause"        // host → guest: hold back output, about to snapshot
+	TypePaused      = "paused"       // guest → host: nothing more comes until Resume
+	TypeResume      = "resume"       // host → guest, in a clone of a paused snapshot
+	TypeResumed     = "resumed"      // guest → host: the clone has its own token and entropy
+	// TypeClock (host → guest) sets the guest's wall clock again right after Started or
+	// Resumed: the time in Start and Resume is late by their delivery to a guest just
+	// restored (up to a few hundred milliseconds under TCG), a second message is not.
+	TypeClock = "clock"
 )
 
 // Message is one line on the control channel.
@@ -55,6 +67,22 @@ type Message struct {
 	Data   []byte `json:"data,omitempty"`
 	Code   int    `json:"code,omitempty"`   // exit status, or -1 when killed by a signal
 	Signal int    `json:"signal,omitempty"` // the killing signal
+	// OOM, with Exit, says the guest kernel's out-of-memory killer killed a process of
+	// the session (the VM's memory is the session's memory limit).
+	OOM    bool    `json:"oom,omitempty"`
+	Resume *Resume `json:"resume,omitempty"`
+	// TimeUnixNano is the host's wall clock when a Clock message was sent.
+	TimeUnixNano int64 `json:"timeUnixNano,omitempty"`
+	// BadProgram, with StartFailed, says the agent's program could not be run (missing,
+	// not executable, bad working directory): the spec's fault, not the guest's.
+	BadProgram bool `json:"badProgram,omitempty"`
+}
+
+// Resume gives a clone of a snapshot taken after Start what must differ per session.
+type Resume struct {
+	Token        string `json:"token"`
+	Entropy      []byte `json:"entropy"`
+	TimeUnixNano int64  `json:"timeUnixNano"`
 }
 
 // Start starts the session's agent.
@@ -62,7 +90,8 @@ type Start struct {
 	Argv    []string `json:"argv"`
 	Env     []string `json:"env"`
 	WorkDir string   `json:"workDir"`
-	// CodeMount, if set, is where the code disk is mounted read-only (usually WorkDir).
+	// CodeMount, if set, is where the code disk is mounted (usually WorkDir): read-only
+	// under a copy-on-write layer of the session's, owned by UID.
 	CodeMount string `json:"codeMount,omitempty"`
 	UID       int    `json:"uid"`
 	GID       int    `json:"gid"`
@@ -73,6 +102,12 @@ type Start struct {
 	Entropy []byte `json:"entropy"`
 	// TimeUnixNano is the host's wall clock when Start was sent.
 	TimeUnixNano int64 `json:"timeUnixNano"`
+	// Pids, if positive, bounds the processes and threads of UID (RLIMIT_NPROC: the guest
+	// has no cgroups, and every process of UID belongs to the session).
+	Pids int64 `json:"pids,omitempty"`
+	// DiskBytes, if positive, is the size of the writable layer (the root's changes and
+	// /tmp, a tmpfs in guest RAM).
+	DiskBytes int64 `json:"diskBytes,omitempty"`
 }
 
 // Relay operations.
@@ -101,6 +136,8 @@ type Exec struct {
 type Reply struct {
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
+	// BadProgram says an Exec's program could not be run (see Message.BadProgram).
+	BadProgram bool `json:"badProgram,omitempty"`
 }
 
 // Frame kinds of an exec relay connection.

@@ -1,4 +1,4 @@
-package linuxns
+package seccomp
 
 import "golang.org/x/sys/unix"
 

@@ -1,4 +1,11 @@
-package linuxns
+// Package seccomp is the system-call deny-list every Linux sandbox of Berth applies to its
+// agent: the linuxns driver in the sandbox's init before it execs the agent, and
+// cmd/berth-guest, PID 1 of a microVM guest, before it execs the agent or a command. The
+// gvisor driver hands runsc the same list by name (gvisor/seccomp_linux.go). It is a
+// classic BPF program of its own (no libseccomp): denied calls fail with EPERM, clone with
+// namespace flags with EPERM, clone3 with ENOSYS (so libcs fall back to clone), and calls
+// of another architecture or the x32 ABI kill the process.
+package seccomp
 
 import (
 	"fmt"
@@ -73,9 +80,9 @@ func filterProgram() []unix.SockFilter {
 	return append(prog, stmt(bpfRET|bpfK, unix.SECCOMP_RET_ALLOW))
 }
 
-// installFilter loads the filter for the calling thread, which must then exec: the filter
-// is inherited across execve. no_new_privs must be set first.
-func installFilter() error {
+// Install loads the filter for the calling thread only (no TSYNC), which then execs: the
+// filter is inherited across execve and fork. no_new_privs must be set first.
+func Install() error {
 	if auditArch == 0 {
 		return fmt.Errorf("seccomp: no filter for this architecture")
 	}
@@ -86,3 +93,6 @@ func installFilter() error {
 	}
 	return nil
 }
+
+// Supported reports whether this CPU architecture has a filter (amd64 only).
+func Supported() bool { return auditArch != 0 }

@@ -1,6 +1,6 @@
 //go:build linux && !amd64
 
-package linuxns
+package seccomp
 
 const (
 	auditArch = 0

@@ -1,0 +1,122 @@
+package microvm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/sandbox"
+	"berth.dev/berth/internal/sandbox/microvm/guestapi"
+	"berth.dev/berth/internal/sandbox/rootfs"
+)
+
+// This file holds the host's requests on a VM's control channel; readControl delivers
+// the guest's answers to them.
+
+// startAgent sends Start and waits for the guest's answer.
+func (s *vmSandbox) startAgent(ctx context.Context, spec sandbox.Spec) error {
+	pids, disk := s.d.guestLimits(spec, s.shape)
+	start := &guestapi.Start{
+		Argv:         spec.Command,
+		Env:          spec.Env,
+		WorkDir:      spec.WorkDir,
+		UID:          rootfs.SandboxUID,
+		GID:          rootfs.SandboxGID,
+		Token:        s.token,
+		Entropy:      entropy(),
+		TimeUnixNano: time.Now().UnixNano(),
+		Pids:         pids,
+		DiskBytes:    disk,
+	}
+	if spec.CodeDir != "" {
+		start.CodeMount = codeMount(spec)
+	}
+	m, err := s.request(ctx, guestapi.Message{Type: guestapi.TypeStart, Start: start})
+	if err != nil {
+		return fmt.Errorf("start agent: %w", err)
+	}
+	if m.Type == guestapi.TypeStartFailed {
+		if m.BadProgram {
+			return fmt.Errorf("start agent: %w: %s", errdefs.ErrInvalidArgument, m.Error)
+		}
+		return fmt.Errorf("start agent: %s", m.Error)
+	}
+	s.setClock()
+	return nil
+}
+
+// setClock sends the guest the time again, now that it answers promptly (Clock).
+func (s *vmSandbox) setClock() {
+	b, err := json.Marshal(guestapi.Message{Type: guestapi.TypeClock, TimeUnixNano: time.Now().UnixNano()})
+	if err == nil {
+		_ = s.ctl.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = s.ctl.Write(append(b, '\n'))
+		_ = s.ctl.SetWriteDeadline(time.Time{})
+	}
+}
+
+// codeMount is where the code disk of spec is mounted: its working directory.
+func codeMount(spec sandbox.Spec) string {
+	if spec.WorkDir == "" {
+		return "/var/task"
+	}
+	return spec.WorkDir
+}
+
+// pause asks the guest to hold back the agent's messages before a snapshot; when it
+// returns, every message the guest sent before is read.
+func (s *vmSandbox) pause(ctx context.Context) error {
+	if _, err := s.request(ctx, guestapi.Message{Type: guestapi.TypePause}); err != nil {
+		return fmt.Errorf("pause: %w", err)
+	}
+	return nil
+}
+
+// resume makes a clone of an agent snapshot this sandbox's own: the guest reseeds its
+// randomness, sets its clock, and takes this sandbox's relay token.
+func (s *vmSandbox) resume(ctx context.Context) error {
+	m, err := s.request(ctx, guestapi.Message{Type: guestapi.TypeResume, Resume: &guestapi.Resume{
+		Token: s.token, Entropy: entropy(), TimeUnixNano: time.Now().UnixNano(),
+	}})
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	if m.Error != "" {
+		return fmt.Errorf("resume: %s", m.Error)
+	}
+	s.setClock()
+	return nil
+}
+
+// request sends m and waits for the guest's answer (one request at a time).
+func (s *vmSandbox) request(ctx context.Context, m guestapi.Message) (guestapi.Message, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return guestapi.Message{}, err
+	}
+	if d, ok := ctx.Deadline(); ok {
+		_ = s.ctl.SetWriteDeadline(d)
+	}
+	if _, err := s.ctl.Write(append(b, '\n')); err != nil {
+		return guestapi.Message{}, fmt.Errorf("send %s: %w", m.Type, err)
+	}
+	_ = s.ctl.SetWriteDeadline(time.Time{})
+	select {
+	case r := <-s.replies:
+		return r, nil
+	case <-s.done:
+		return guestapi.Message{}, s.exitErr.Load()
+	case <-ctx.Done():
+		return guestapi.Message{}, ctx.Err()
+	}
+}
+
+// entropy is fresh randomness for the guest's pool.
+func entropy() []byte {
+	b := make([]byte, 64)
+	_, _ = rand.Read(b)
+	return b
+}
