@@ -9,52 +9,19 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"berth.dev/berth/internal/sandbox/microvm/guestnet"
 )
 
 // setupNetwork brings up lo, and eth0 at 10.0.2.15/24 (QEMU's user-mode network).
 func setupNetwork() error {
-	if err := ifUp("lo", nil, nil); err != nil {
+	if err := guestnet.IfUp("lo", nil, nil); err != nil {
 		return err
 	}
 	if _, err := net.InterfaceByName("eth0"); err != nil {
 		return nil // no network card: relay connections are impossible, but boot anyway
 	}
-	return ifUp("eth0", net.IPv4(10, 0, 2, 15).To4(), net.IPv4(255, 255, 255, 0).To4())
-}
-
-// ifUp sets an address (if given) and the up flag on an interface of the calling thread's
-// network namespace.
-func ifUp(name string, addr, mask net.IP) error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("up %s: %w", name, err)
-	}
-	defer func() { _ = unix.Close(fd) }()
-	set := func(req uint, what string, fill func(*unix.Ifreq) error) error {
-		ifr, err := unix.NewIfreq(name)
-		if err != nil {
-			return err
-		}
-		if err := fill(ifr); err != nil {
-			return err
-		}
-		if err := unix.IoctlIfreq(fd, req, ifr); err != nil {
-			return fmt.Errorf("up %s: %s: %w", name, what, err)
-		}
-		return nil
-	}
-	if addr != nil {
-		if err := set(unix.SIOCSIFADDR, "address", func(r *unix.Ifreq) error { return r.SetInet4Addr(addr) }); err != nil {
-			return err
-		}
-		if err := set(unix.SIOCSIFNETMASK, "netmask", func(r *unix.Ifreq) error { return r.SetInet4Addr(mask) }); err != nil {
-			return err
-		}
-	}
-	return set(unix.SIOCSIFFLAGS, "flags", func(r *unix.Ifreq) error {
-		r.SetUint16(unix.IFF_UP | unix.IFF_RUNNING)
-		return nil
-	})
+	return guestnet.IfUp("eth0", guestnet.Addr, guestnet.Netmask)
 }
 
 // agentNetns runs functions on a thread inside the agent's network namespace, which holds
@@ -78,7 +45,7 @@ func newAgentNetns() (*agentNetns, error) {
 			errc <- fmt.Errorf("agent network namespace: %w", err)
 			return
 		}
-		if err := ifUp("lo", nil, nil); err != nil {
+		if err := guestnet.IfUp("lo", nil, nil); err != nil {
 			errc <- err
 			return
 		}
