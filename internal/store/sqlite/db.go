@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"runtime"
-	"strings"
 	"sync"
 
 	// The pure-Go driver registers itself as "sqlite".
@@ -41,55 +39,16 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if path == "" || strings.ContainsRune(path, '?') || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
-		return nil, fmt.Errorf("open sqlite store %q: path must be a plain file path", path)
-	}
-	write, err := sql.Open("sqlite", dsn(path, true))
+	pools, err := OpenPools(ctx, path, PoolOptions{Synchronous: "FULL", ForeignKeys: true, Readers: max(4, runtime.GOMAXPROCS(0))})
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	write.SetConnMaxIdleTime(0)
-
-	read, err := sql.Open("sqlite", dsn(path, false))
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("open sqlite store %s: %w", path, err), write.Close())
-	}
-	n := max(4, runtime.GOMAXPROCS(0))
-	read.SetMaxOpenConns(n)
-	read.SetMaxIdleConns(n)
-
-	db := &DB{path: path, write: write, read: read, logger: logger}
-	// The write pool connects first: it switches the file to WAL before any reader opens it.
-	if err := write.PingContext(ctx); err != nil {
-		return nil, errors.Join(fmt.Errorf("open sqlite store %s: %w", path, err), db.Close())
-	}
+	db := &DB{path: path, write: pools.Write, read: pools.Read, logger: logger}
 	if err := db.migrate(ctx); err != nil {
-		return nil, errors.Join(fmt.Errorf("open sqlite store %s: %w", path, err), db.Close())
-	}
-	if err := read.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("open sqlite store %s: %w", path, err), db.Close())
 	}
 	logger.InfoContext(ctx, "sqlite store opened", "path", path)
 	return db, nil
-}
-
-// dsn builds the driver's data source name. modernc applies busy_timeout first, then
-// foreign_keys, journal_mode and synchronous, and query_only last.
-func dsn(path string, writer bool) string {
-	q := url.Values{}
-	q.Set("_busy_timeout", fmt.Sprint(busyTimeoutMS))
-	q.Set("_foreign_keys", "1")
-	q.Set("_synchronous", "FULL")
-	if writer {
-		q.Set("_journal_mode", "WAL")
-		q.Set("_txlock", "immediate")
-	} else {
-		q.Set("_query_only", "1")
-	}
-	return path + "?" + q.Encode()
 }
 
 // Close closes both pools. It is safe to call more than once.

@@ -6,13 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
-	// The pure-Go driver registers itself as "sqlite".
-	_ "modernc.org/sqlite"
+	"berth.dev/berth/internal/store/sqlite"
 )
 
 // Options bound the store.
@@ -78,48 +75,23 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.MaxSpans < 0 {
 		return nil, fmt.Errorf("open trace store %s: max spans must not be negative", path)
 	}
-	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
-		return nil, fmt.Errorf("open trace store %q: path must be a plain file path", path)
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	write, err := sql.Open("sqlite", dsn(path, true))
+	// synchronous NORMAL: recent spans are worth less than an fsync per batch.
+	pools, err := sqlite.OpenPools(ctx, path, sqlite.PoolOptions{Synchronous: "NORMAL", Readers: 2})
 	if err != nil {
 		return nil, fmt.Errorf("open trace store %s: %w", path, err)
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	write.SetConnMaxIdleTime(0)
-	read, err := sql.Open("sqlite", dsn(path, false))
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("open trace store %s: %w", path, err), write.Close())
-	}
-	read.SetMaxOpenConns(2)
+	write, read := pools.Write, pools.Read
 	s := &Store{path: path, opts: opts, write: write, read: read}
 	if err := s.migrate(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("open trace store %s: %w", path, err), s.Close())
 	}
 	return s, nil
-}
-
-// dsn builds the driver's data source name: WAL, and synchronous NORMAL, since recent spans
-// are worth less than a fsync per batch.
-func dsn(path string, writer bool) string {
-	q := url.Values{}
-	q.Set("_busy_timeout", "10000")
-	q.Set("_synchronous", "NORMAL")
-	if writer {
-		q.Set("_journal_mode", "WAL")
-		q.Set("_txlock", "immediate")
-	} else {
-		q.Set("_query_only", "1")
-	}
-	return path + "?" + q.Encode()
 }
 
 // migrate creates the schema unless the file already has the current one.
