@@ -137,27 +137,42 @@ func cmpOr(vs ...int64) int64 {
 
 // restore starts a clone of tmpl for spec in dir and starts its agent.
 func (d *Driver) restore(ctx context.Context, spec sandbox.Spec, sh shape, tmpl *template, dir string) (*vmSandbox, error) {
+	return d.clone(ctx, spec, sh, dir, clonedFrom{ram: tmpl.ram, state: tmpl.state, what: "restore", then: "agent_start"},
+		func(s *vmSandbox) error { return s.startAgent(ctx, spec) })
+}
+
+// clonedFrom is the saved VM a clone starts from: its RAM file and device state, plus the
+// agent output it had printed (agent snapshots) and names for errors and the debug log.
+type clonedFrom struct {
+	ram, state string
+	output     []outputChunk
+	what, then string
+}
+
+// clone starts a VM for spec in dir from a saved VM and runs finish on it (start the agent,
+// or resume the one the snapshot holds); if finish fails the VM is stopped.
+func (d *Driver) clone(ctx context.Context, spec sandbox.Spec, sh shape, dir string, from clonedFrom, finish func(*vmSandbox) error) (*vmSandbox, error) {
 	cfg := d.vmConfig(sh)
 	cfg.Dir = dir
-	cfg.Memory = &vmm.MemoryFile{Path: tmpl.ram}
-	cfg.Restore = tmpl.state
+	cfg.Memory = &vmm.MemoryFile{Path: from.ram}
+	cfg.Restore = from.state
 	console := tailbuf.New(8<<10, nil)
 	cfg.Console = console
 	t0 := time.Now()
 	m, err := d.startVM(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
+		return nil, fmt.Errorf("%s: %w", from.what, err)
 	}
 	t1 := time.Now()
-	s := newSandbox(d, spec, sh, dir, m, console, nil)
-	if err := s.startAgent(ctx, spec); err != nil {
+	s := newSandbox(d, spec, sh, dir, m, console, from.output)
+	if err := finish(s); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		_ = s.Stop(stopCtx)
 		return nil, err
 	}
 	d.log.DebugContext(ctx, "microvm sandbox started", "id", spec.ID, "pid", m.PID(),
-		"restore", t1.Sub(t0), "agent_start", time.Since(t1))
+		"from", from.what, "restore", t1.Sub(t0), from.then, time.Since(t1))
 	return s, nil
 }
 

@@ -281,15 +281,15 @@ func TestDriver_CodeZipPython(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := newDriver(t, e, t.TempDir(), t.TempDir())
-	var out strings.Builder
+	var out sandboxtest.SyncBuffer
 	sb, err := d.Start(t.Context(), sandbox.Spec{
 		ID:      "python-" + strings.ToLower(rand.Text()[:8]),
 		CodeDir: code,
 		Command: []string{"python3", "main.py"},
 		Env:     []string{"PATH=/usr/bin:/bin"},
 		WorkDir: "/var/task",
-		Stdout:  &lockedWriter{w: &out},
-		Stderr:  &lockedWriter{w: &out},
+		Stdout:  &out,
+		Stderr:  &out,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -305,7 +305,7 @@ func TestDriver_CodeZipPython(t *testing.T) {
 		}
 	})
 	waitPing(t, sb)
-	var got strings.Builder
+	var got sandboxtest.SyncBuffer
 	code2, err := sb.(sandbox.Execer).Exec(t.Context(), sandbox.ExecRequest{
 		Command: []string{"python3", "-c", "import os, ssl, json; print(os.getuid(), os.getcwd(), sorted(os.listdir('.')))"},
 		Stdout:  &got, Stderr: &got,
@@ -316,27 +316,6 @@ func TestDriver_CodeZipPython(t *testing.T) {
 	if want := "65534 /var/task ['main.py']\n"; got.String() != want {
 		t.Errorf("Exec output = %q, want %q", got.String(), want)
 	}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-// String returns what was written, when the underlying writer keeps it.
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if s, ok := l.w.(fmt.Stringer); ok {
-		return s.String()
-	}
-	return ""
 }
 
 // TestDriver_Isolation runs the isolation suite: the agent ships as a code disk next to a

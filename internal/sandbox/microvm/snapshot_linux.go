@@ -305,28 +305,8 @@ func (s *vmSandbox) waitAnswering(ctx context.Context, port int) error {
 
 // restoreAgent starts a clone of snap for spec in dir and makes it the sandbox's own.
 func (d *Driver) restoreAgent(ctx context.Context, spec sandbox.Spec, sh shape, snap *agentSnapshot, dir string) (*vmSandbox, error) {
-	cfg := d.vmConfig(sh)
-	cfg.Dir = dir
-	cfg.Memory = &vmm.MemoryFile{Path: snap.ram}
-	cfg.Restore = snap.state
-	console := tailbuf.New(8<<10, nil)
-	cfg.Console = console
-	t0 := time.Now()
-	m, err := d.startVM(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("restore the agent snapshot: %w", err)
-	}
-	t1 := time.Now()
-	s := newSandbox(d, spec, sh, dir, m, console, snap.output)
-	if err := s.resume(ctx); err != nil {
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		_ = s.Stop(stopCtx)
-		return nil, err
-	}
-	d.log.DebugContext(ctx, "microvm sandbox restored with its agent", "id", spec.ID, "pid", m.PID(),
-		"restore", t1.Sub(t0), "resume", time.Since(t1), "console", console.String())
-	return s, nil
+	return d.clone(ctx, spec, sh, dir, clonedFrom{ram: snap.ram, state: snap.state, output: snap.output, what: "restore the agent snapshot", then: "resume"},
+		func(s *vmSandbox) error { return s.resume(ctx) })
 }
 
 // evictSnapshots removes the least recently used agent snapshots beyond MaxSnapshots,

@@ -28,12 +28,12 @@ func TestDriver_AgentSnapshot(t *testing.T) {
 	spec := e.spec(t, "")
 	type box struct {
 		sb     sandbox.Sandbox
-		stdout *lockedWriter
+		stdout *sandboxtest.SyncBuffer
 	}
 	var boxes []box
 	for i := range 3 {
 		spec.ID = fmt.Sprintf("snap-%d", i)
-		out := &lockedWriter{w: &bytes.Buffer{}}
+		out := &sandboxtest.SyncBuffer{}
 		spec.Stdout = out
 		sb, err := d.Start(t.Context(), spec)
 		if err != nil {

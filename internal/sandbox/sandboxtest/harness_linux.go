@@ -49,7 +49,7 @@ func newHarness(t *testing.T, d sandbox.Driver, opts Options) *harness {
 type started struct {
 	sandbox.Sandbox
 	spec           sandbox.Spec
-	stdout, stderr *syncBuffer
+	stdout, stderr *SyncBuffer
 }
 
 // start starts a sandbox running the test agent with extra environment entries, and stops
@@ -76,7 +76,7 @@ func (h *harness) spec() sandbox.Spec {
 // startSpec starts a sandbox of spec, capturing its output, and stops it at cleanup.
 func (h *harness) startSpec(spec sandbox.Spec) *started {
 	h.t.Helper()
-	s := &started{spec: spec, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	s := &started{spec: spec, stdout: &SyncBuffer{}, stderr: &SyncBuffer{}}
 	spec.Stdout, spec.Stderr = s.stdout, s.stderr
 	sb, err := h.d.Start(h.t.Context(), spec)
 	if err != nil {
@@ -232,19 +232,20 @@ func newID() string {
 	return "sbxtest-" + strings.ToLower(rand.Text()[:12])
 }
 
-// syncBuffer is an io.Writer safe for the concurrent writes of a sandbox's output.
-type syncBuffer struct {
+// SyncBuffer is an io.Writer safe for the concurrent writes of a sandbox's output (stdout and
+// stderr may share one).
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

@@ -335,7 +335,7 @@ func (h *harness) execer(s *started) sandbox.Execer {
 func testExecExitCode(h *harness) {
 	s := h.start()
 	h.ready(s)
-	var out, errOut syncBuffer
+	var out, errOut SyncBuffer
 	code, err := h.execer(s).Exec(h.t.Context(), sandbox.ExecRequest{
 		Command: []string{"/bin/sh", "-c", "echo hi; echo oops >&2; exit 7"},
 		Stdout:  &out, Stderr: &errOut,
@@ -351,7 +351,7 @@ func testExecExitCode(h *harness) {
 func testExecEnvNetwork(h *harness) {
 	s := h.start("SBXTEST_FROM_SPEC=spec", "SBXTEST_OVERRIDE=spec")
 	h.ready(s)
-	var out syncBuffer
+	var out SyncBuffer
 	script := `echo "$SBXTEST_FROM_SPEC $SBXTEST_FROM_EXEC $SBXTEST_OVERRIDE"
 while read -r line; do case "$line" in *:*) echo "${line%%:*}";; esac; done < /proc/net/dev`
 	code, err := h.execer(s).Exec(h.t.Context(), sandbox.ExecRequest{
@@ -417,13 +417,13 @@ func testExecCancel(h *harness) {
 
 // notifyWriter closes ready at the first newline written.
 type notifyWriter struct {
-	syncBuffer
+	SyncBuffer
 	once  sync.Once
 	ready chan struct{}
 }
 
 func (w *notifyWriter) Write(p []byte) (int, error) {
-	n, err := w.syncBuffer.Write(p)
+	n, err := w.SyncBuffer.Write(p)
 	if strings.Contains(w.String(), "\n") {
 		w.once.Do(func() { close(w.ready) })
 	}
