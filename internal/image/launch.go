@@ -16,6 +16,18 @@ import (
 // its agent: /var/task, where AWS Lambda and AgentCore's managed runtimes put the code.
 const CodeMount = "/var/task"
 
+// SandboxWorkDir is the agent's working directory in a sandbox: workDir when the launch
+// names one, else CodeMount for a code zip and / for an image without a WORKDIR.
+func SandboxWorkDir(workDir string, hasCode bool) string {
+	switch {
+	case workDir != "":
+		return workDir
+	case hasCode:
+		return CodeMount
+	}
+	return "/"
+}
+
 // DefaultPath is the PATH of an image whose configuration sets none (as Docker does), and the
 // end of a code zip's PATH.
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

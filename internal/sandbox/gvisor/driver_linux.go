@@ -265,12 +265,7 @@ func (d *Driver) bundleFor(spec sandbox.Spec, l sandbox.Limits, network sandbox.
 		b.Root = d.baseDir
 		b.Binds = rootfs.HostBinds()
 	}
-	if b.WorkDir == "" {
-		b.WorkDir = "/"
-		if spec.CodeDir != "" {
-			b.WorkDir = image.CodeMount
-		}
-	}
+	b.WorkDir = image.SandboxWorkDir(b.WorkDir, spec.CodeDir != "")
 	return b
 }
 

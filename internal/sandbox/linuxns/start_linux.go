@@ -93,12 +93,7 @@ func (d *Driver) childConfig(spec sandbox.Spec, l sandbox.Limits, dir string, ne
 		c.Lower = d.baseDir
 		c.Binds = rootfs.HostBinds()
 	}
-	if c.WorkDir == "" {
-		c.WorkDir = "/"
-		if spec.CodeDir != "" {
-			c.WorkDir = image.CodeMount
-		}
-	}
+	c.WorkDir = image.SandboxWorkDir(c.WorkDir, spec.CodeDir != "")
 	return c
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/image"
 	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/sandbox/microvm/guestapi"
 	"berth.dev/berth/internal/sandbox/rootfs"
@@ -59,12 +60,7 @@ func (s *vmSandbox) setClock() {
 }
 
 // codeMount is where the code disk of spec is mounted: its working directory.
-func codeMount(spec sandbox.Spec) string {
-	if spec.WorkDir == "" {
-		return "/var/task"
-	}
-	return spec.WorkDir
-}
+func codeMount(spec sandbox.Spec) string { return image.SandboxWorkDir(spec.WorkDir, true) }
 
 // pause asks the guest to hold back the agent's messages before a snapshot; when it
 // returns, every message the guest sent before is read.
