@@ -225,6 +225,9 @@ func coldStart(ctx context.Context, s *suite) error {
 			}
 			m := berthCold(env, d.arnOf(agent))
 			m.reps = s.slowReps(env.Driver, s.counts(10, 1))
+			if agent == agentPy {
+				m.reps = s.slowReps(env.Driver, s.counts(5, 1)) // ~15 s each under TCG
+			}
 			methods = append(methods, m)
 		}
 		for _, b := range bases {

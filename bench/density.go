@@ -32,7 +32,7 @@ func (s *suite) densityCap(driver string) int {
 	case "gvisor":
 		return s.counts(100, 5)
 	case "microvm":
-		return s.counts(30, 3)
+		return s.counts(10, 3)
 	default:
 		return s.counts(500, 5)
 	}

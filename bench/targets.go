@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -297,7 +298,7 @@ func (j judges) creation() {
 		}
 		bestC, best := 0, 0.0
 		var all []string
-		for _, c := range creationConcurrency {
+		for _, c := range slices.Sorted(maps.Keys(byC)) {
 			m := byC[c].Median
 			all = append(all, fmt.Sprintf("c=%d: %s", c, harness.Num(m)))
 			if m > best {

@@ -108,14 +108,26 @@ func (w *LogWatch) Count() int {
 // Wait returns the matching lines once there are at least n, or an error when ctx ends or
 // the server exits first.
 func (w *LogWatch) Wait(ctx context.Context, n int) ([]LogLine, error) {
+	return w.WaitWhere(ctx, n, nil)
+}
+
+// WaitWhere is Wait counting only the matching lines for which also is true (all of them
+// when also is nil), and returning only those: one watch registered early can serve several
+// narrower waits decided later.
+func (w *LogWatch) WaitWhere(ctx context.Context, n int, also func(LogLine) bool) ([]LogLine, error) {
 	for {
 		w.mu.Lock()
-		if len(w.lines) >= n {
-			out := append([]LogLine(nil), w.lines...)
+		var out []LogLine
+		for _, l := range w.lines {
+			if also == nil || also(l) {
+				out = append(out, l)
+			}
+		}
+		if len(out) >= n {
 			w.mu.Unlock()
 			return out, nil
 		}
-		more, have := w.more, len(w.lines)
+		more, have := w.more, len(out)
 		w.mu.Unlock()
 		select {
 		case <-more:
@@ -129,9 +141,14 @@ func (w *LogWatch) Wait(ctx context.Context, n int) ([]LogLine, error) {
 
 // WaitTimeout is Wait with a time limit.
 func (w *LogWatch) WaitTimeout(ctx context.Context, n int, d time.Duration) ([]LogLine, error) {
+	return w.WaitWhereTimeout(ctx, n, nil, d)
+}
+
+// WaitWhereTimeout is WaitWhere with a time limit.
+func (w *LogWatch) WaitWhereTimeout(ctx context.Context, n int, also func(LogLine) bool, d time.Duration) ([]LogLine, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	return w.Wait(ctx, n)
+	return w.WaitWhere(ctx, n, also)
 }
 
 // SessionStarted is the server's "session started" line for runtime session sid (logged at
@@ -141,9 +158,12 @@ func SessionStarted(sid string) func(LogLine) bool {
 }
 
 // PooledReady is the server's "pooled sandbox ready" line for a runtime (logged at DEBUG
-// once a pre-started sandbox passed its health check and joined the endpoint's pool).
+// once a pre-started sandbox passed its health check and joined the endpoint's pool);
+// runtimeID "" matches the line for any runtime.
 func PooledReady(runtimeID string) func(LogLine) bool {
-	return func(l LogLine) bool { return l.Msg == "pooled sandbox ready" && l.Attrs["runtime"] == runtimeID }
+	return func(l LogLine) bool {
+		return l.Msg == "pooled sandbox ready" && (runtimeID == "" || l.Attrs["runtime"] == runtimeID)
+	}
 }
 
 // RuntimeID is the id at the end of a runtime ARN ("…:runtime/<id>").

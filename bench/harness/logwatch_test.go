@@ -73,6 +73,8 @@ func TestWatch_WaitsForLinesFromTheServerOutput(t *testing.T) {
 	barrier.Close()
 	w := e.Watch(PooledReady("r1"))
 	defer w.Close()
+	all := e.Watch(PooledReady("")) // every runtime's lines, narrowed per wait below
+	defer all.Close()
 
 	got := make(chan []LogLine, 1)
 	go func() {
@@ -96,6 +98,18 @@ func TestWatch_WaitsForLinesFromTheServerOutput(t *testing.T) {
 	}
 	if w.Count() != 2 {
 		t.Errorf("Count = %d", w.Count())
+	}
+	if all.Count() != 3 {
+		t.Errorf("the watch of every runtime counted %d lines, want 3", all.Count())
+	}
+	r2, err := all.WaitWhereTimeout(t.Context(), 1, PooledReady("r2"), 10*time.Second)
+	if err != nil || len(r2) != 1 || r2[0].Attrs["runtime"] != "r2" {
+		t.Errorf("WaitWhere(r2) = %+v, %v", r2, err)
+	}
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel2()
+	if _, err := all.WaitWhere(ctx2, 2, PooledReady("r2")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WaitWhere(r2) for a second line that never comes: %v", err)
 	}
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)

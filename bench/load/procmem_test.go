@@ -21,7 +21,14 @@ func TestMemWatch_Self(t *testing.T) {
 		t.Fatalf("memory = %+v", before)
 	}
 	w := watchMem(pid, time.Millisecond)
-	block := make([]byte, 64<<20)
+	// A fresh anonymous mapping, not a Go allocation: the Go heap may hand back pages that
+	// are already resident (freed by earlier tests, not yet returned to the OS), and then
+	// RSS would not grow at all.
+	block, err := syscall.Mmap(-1, 0, 64<<20, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(block)
 	for i := 0; i < len(block); i += 4096 {
 		block[i] = 1
 	}
@@ -33,7 +40,6 @@ func TestMemWatch_Self(t *testing.T) {
 	if peak < before.RSS+32<<20 {
 		t.Errorf("peak %d MiB, before %d MiB: the 64 MiB block went unseen", peak>>20, before.RSS>>20)
 	}
-	_ = block[len(block)-1]
 }
 
 // TestResetHWM_Self: a 64 MiB block mapped, touched and unmapped leaves VmHWM far above
