@@ -28,7 +28,7 @@ func TestMemWatch_Self(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer syscall.Munmap(block)
+	defer func() { _ = syscall.Munmap(block) }()
 	for i := 0; i < len(block); i += 4096 {
 		block[i] = 1
 	}
