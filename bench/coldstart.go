@@ -214,7 +214,7 @@ func coldStart(ctx context.Context, s *suite) error {
 		agentGo: {name: agentGo, argv: []string{s.bins.Agent}},
 		agentPy: pySpec,
 	}
-	warm, reps := s.counts(3, 0), s.counts(30, 1)
+	warm, reps := s.counts(2, 0), s.counts(20, 1)
 	var errs []error
 	for _, agent := range []string{agentGo, agentPy} {
 		var methods []method
@@ -225,9 +225,6 @@ func coldStart(ctx context.Context, s *suite) error {
 			}
 			m := berthCold(env, d.arnOf(agent))
 			m.reps = s.slowReps(env.Driver, s.counts(10, 1))
-			if agent == agentPy {
-				m.reps = s.slowReps(env.Driver, s.counts(5, 1)) // ~15 s each under TCG
-			}
 			methods = append(methods, m)
 		}
 		for _, b := range bases {

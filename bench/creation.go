@@ -13,12 +13,16 @@ import (
 var creationConcurrency = []int{1, 4, 16}
 
 // creationShape is how the creation-rate scenario measures driver: batches of size new
-// sessions at each concurrency in conc. The microvm driver gets one small batch at 1 and 4:
+// sessions at each concurrency in conc, fewer where every start costs much CPU (gvisor).
+// The microvm driver gets one small batch at 1 and 4:
 // under TCG every restore costs seconds of CPU on a 2-core machine, so 16 concurrent
 // restores measure the emulator's queueing, not Berth, and would take minutes.
 func (s *suite) creationShape(driver string) (batches, size int, conc []int) {
-	if driver == "microvm" {
+	switch driver {
+	case "microvm":
 		return 1, s.counts(6, 2), []int{1, 4}
+	case "gvisor": // ~0.25 s of CPU per sandbox: 48 sessions per concurrency say enough
+		return s.counts(2, 1), s.counts(24, 4), creationConcurrency
 	}
 	return s.counts(3, 1), s.counts(40, 4), creationConcurrency
 }

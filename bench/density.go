@@ -30,7 +30,7 @@ const densityMemoryFloor = 0.25
 func (s *suite) densityCap(driver string) int {
 	switch driver {
 	case "gvisor":
-		return s.counts(100, 5)
+		return s.counts(60, 5)
 	case "microvm":
 		return s.counts(10, 3)
 	default:

@@ -10,5 +10,14 @@ import (
 // runLoad runs bench/load's scenarios (warm overhead, throughput, streaming, payloads)
 // against every driver's server; they record their results and judge their targets.
 func runLoad(ctx context.Context, s *suite) error {
-	return s.eachDriver(func(env *harness.Env) error { return load.Run(ctx, env, s.report, s.cfg.Short) })
+	return s.eachDriver(func(env *harness.Env) error {
+		size := load.Full
+		switch {
+		case s.cfg.Short:
+			size = load.Smoke
+		case env.Driver == "microvm": // every request runs emulated guest code under TCG
+			size = load.Reduced
+		}
+		return load.Run(ctx, env, s.report, size)
+	})
 }

@@ -53,6 +53,7 @@ type suite struct {
 	pythons map[string]string // driver → the interpreter Berth runs the Python agent with
 	figs    figures
 	ran     map[string]bool // scenarios run
+	servers int             // servers started so far (egressOf)
 }
 
 // deployed are the runtimes of one driver's server.
@@ -185,6 +186,7 @@ func (s *suite) startServer(ctx context.Context, driver string, pools bool) (*ha
 		opts.LogLevel = "debug"
 		opts.ExtraArgs = []string{"--pool-size", "1", "--pool-memory-bytes", strconv.FormatInt(1<<40, 10)}
 	}
+	opts.ExtraArgs = append(opts.ExtraArgs, s.egressOf()...)
 	if driver == "microvm" {
 		if why := s.microvmOptions(ctx, &opts); why != "" {
 			return nil, why
@@ -199,6 +201,21 @@ func (s *suite) startServer(ctx context.Context, driver string, pools bool) (*ha
 		return nil, "cannot run here: " + reason
 	}
 	return env, ""
+}
+
+// egressOf gives the next server its own egress tag and subnet: servers side by side on one
+// host must not share them (Berth refuses a tag another server holds), and neither may
+// this run's and another process's (a CI run's smoke test beside a server test). The tag
+// is "b", two base-36 digits of the process id and the server's number; the subnet, a /20
+// (1,024 PUBLIC sandboxes at once, enough for the density scenario) in 10.240–249.x, keyed
+// the same way.
+func (s *suite) egressOf() []string {
+	n := s.servers % 10
+	s.servers++
+	p := os.Getpid()
+	tag := "b" + strconv.FormatInt(int64(36*36+p%(36*36)), 36)[1:] + strconv.Itoa(n)
+	subnet := fmt.Sprintf("10.%d.%d.0/20", 240+n, (p%16)*16)
+	return []string{"--egress-tag", tag, "--egress-subnet", subnet}
 }
 
 func (s *suite) closeEnvs() {

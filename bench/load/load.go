@@ -27,13 +27,26 @@ var scenarios = []scenario{
 	{scenarioPayloads, (*suite).payloads, [][2]string{{targetPayload, goalPayload}}},
 }
 
+// Size is how much work Run does.
+type Size int
+
+const (
+	// Full is the figure a report is judged on.
+	Full Size = iota
+	// Reduced cuts repetitions for a driver whose every request costs far more than
+	// Berth's share of it (the microvm driver under TCG, where the guest's code runs
+	// emulated): the figures still count, with fewer samples.
+	Reduced
+	// Smoke cuts repetitions to a smoke test whose figures mean little (-short).
+	Smoke
+)
+
 // Run measures the load scenarios against the server in env — warm overhead and throughput,
 // streaming, payloads — and adds their results and targets to r. Each compares Berth with
 // the same agent binary (env.Bins.Agent) started as a bare process on a loopback port, with
-// identically configured clients. short cuts repetitions to a smoke test whose figures mean
-// little. A failing scenario does not stop the others: its targets are recorded as not
+// identically configured clients; size says how many repetitions. A failing scenario does not stop the others: its targets are recorded as not
 // measured and its error is part of the one returned.
-func Run(ctx context.Context, env *harness.Env, r *stats.Report, short bool) error {
+func Run(ctx context.Context, env *harness.Env, r *stats.Report, size Size) error {
 	logger := env.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -49,11 +62,11 @@ func Run(ctx context.Context, env *harness.Env, r *stats.Report, short bool) err
 	defer agent.Stop()
 	s := &suite{
 		baseURL: env.BaseURL, arn: arn, creds: env.Creds, agentAddr: agent.Addr, agentPID: agent.PID(),
-		serverPID: env.ServerPID, session: harness.NewSessionID(), short: short, driver: env.Driver,
+		serverPID: env.ServerPID, session: harness.NewSessionID(), short: size == Smoke, reduced: size == Reduced, driver: env.Driver,
 	}
 	var errs []error
 	for _, sc := range scenarios {
-		logger.InfoContext(ctx, "load scenario", "scenario", sc.name, "short", short)
+		logger.InfoContext(ctx, "load scenario", "scenario", sc.name, "short", s.short, "reduced", s.reduced)
 		if err := sc.run(s, ctx, r); err != nil {
 			err = fmt.Errorf("load scenario %s: %w", sc.name, err)
 			logger.WarnContext(ctx, "load scenario failed", "scenario", sc.name, "err", err)

@@ -47,7 +47,7 @@ func TestRun_Short(t *testing.T) {
 	}
 	env := startBerth(t)
 	r := &stats.Report{StartedAt: time.Now(), Short: true}
-	if err := Run(t.Context(), env, r, true); err != nil {
+	if err := Run(t.Context(), env, r, Smoke); err != nil {
 		t.Fatalf("Run: %v (server log %s)", err, env.ServerLog())
 	}
 	count := map[string]int{}

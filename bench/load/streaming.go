@@ -92,8 +92,11 @@ func burst(ctx context.Context, e *endpoint, n int) (time.Duration, error) {
 // directly, alternating the two request by request.
 func (s *suite) streaming(ctx context.Context, r *stats.Report) error {
 	reps, events, bursts := 100, 20000, 5
-	if s.short {
+	switch {
+	case s.short:
 		reps, events, bursts = 5, 2000, 1
+	case s.reduced:
+		reps, events, bursts = 30, 5000, 2
 	}
 	berth, direct := s.pair(1)
 	defer berth.close()

@@ -20,7 +20,8 @@ type suite struct {
 	agentPID  int
 	serverPID int
 	session   string
-	short     bool
+	short     bool    // Smoke
+	reduced   bool    // Reduced
 	driver    string  // the server's sandbox driver, for labels
 	warmAdded float64 // p50 ms Berth adds to a warm invoke, once the warm scenario ran
 }

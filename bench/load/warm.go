@@ -28,7 +28,7 @@ func (s *suite) warmPlans() []warmPlan {
 	if s.short {
 		return []warmPlan{{workers: 1, rounds: 1, requests: 30}, {workers: 32, rounds: 1, requests: 32 * 5}}
 	}
-	return []warmPlan{{workers: 1, rounds: 3, duration: 2 * time.Second}, {workers: 32, rounds: 3, duration: 3 * time.Second}}
+	return []warmPlan{{workers: 1, rounds: 2, duration: 2 * time.Second}, {workers: 32, rounds: 2, duration: 3 * time.Second}}
 }
 
 // invokeOp is one small JSON invocation (op incr) against e, its body read to the end.

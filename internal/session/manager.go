@@ -33,11 +33,12 @@ type Manager struct {
 	// swept, if set (by tests, before Start), is called after every sweep of the pools.
 	swept func()
 
-	mu      sync.Mutex
-	live    map[Key]*session
-	pools   poolSet // warm pools (pool.go)
-	started bool
-	closing bool
+	mu        sync.Mutex
+	live      map[Key]*session
+	onSandbox map[string]*session // started sessions by sandbox id (SessionOnSandbox)
+	pools     poolSet             // warm pools (pool.go)
+	started   bool
+	closing   bool
 }
 
 // New checks opts, fills in defaults and creates LogDir. It starts nothing: call Start.
@@ -67,6 +68,7 @@ func New(opts Options) (*Manager, error) {
 		base:       base,
 		baseCancel: cancel,
 		live:       map[Key]*session{},
+		onSandbox:  map[string]*session{},
 		pools:      poolSet{ctx: poolCtx, cancel: poolCancel, pools: map[endpointKey]*pool{}},
 	}, nil
 }
@@ -187,6 +189,9 @@ func (m *Manager) remove(s *session) {
 	m.mu.Lock()
 	if m.live[s.key] == s {
 		delete(m.live, s.key)
+	}
+	if s.sandboxID != "" && m.onSandbox[s.sandboxID] == s {
+		delete(m.onSandbox, s.sandboxID)
 	}
 	m.mu.Unlock()
 }

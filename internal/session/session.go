@@ -39,6 +39,8 @@ type session struct {
 	maxLifetime time.Duration
 	poolHit     bool // it runs on a sandbox taken from a warm pool
 
+	sandboxID string // sb's id once the session started; guarded by Manager.mu (onSandbox)
+
 	// Owned by the session goroutine.
 	rec        store.SessionRecord // as last written
 	logFile    *sessionlog.Writer

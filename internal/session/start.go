@@ -78,6 +78,10 @@ func (m *Manager) startSession(s *session, values context.Context, resolve func(
 		m.replenish(pk, tgt)
 	}
 	m.notifyStart(s, time.Since(begin))
+	m.mu.Lock()
+	s.sandboxID = s.sb.ID()
+	m.onSandbox[s.sandboxID] = s
+	m.mu.Unlock()
 	close(s.ready)
 	m.log.Info("session started", "runtime", s.key.RuntimeID, "endpoint", s.key.Endpoint,
 		"session", s.key.SessionID, "record", s.recordID, "version", s.version,

@@ -127,16 +127,10 @@ type SandboxSession struct {
 // session is still starting or has failed to.
 func (m *Manager) SessionOnSandbox(sandboxID string) (SandboxSession, bool) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, s := range m.live {
-		select {
-		case <-s.ready: // the fields set before ready may be read now
-		default:
-			continue
-		}
-		if s.startErr == nil && s.sb != nil && s.sb.ID() == sandboxID {
-			return SandboxSession{Key: s.key, Version: s.version, RecordID: s.recordID}, true
-		}
+	s, ok := m.onSandbox[sandboxID] // indexed once started, removed with the key
+	m.mu.Unlock()
+	if !ok {
+		return SandboxSession{}, false
 	}
-	return SandboxSession{}, false
+	return SandboxSession{Key: s.key, Version: s.version, RecordID: s.recordID}, true
 }

@@ -97,6 +97,14 @@ func TestManager_Acquire_Spans(t *testing.T) {
 	if a := spanAttrs(spans["AcquireSession"]); a["berth.session.start"].AsString() != "warm" || a["berth.session.new"].AsBool() {
 		t.Errorf("second AcquireSession attributes = %v", a)
 	}
+
+	// Once the session ended, its sandbox serves no one.
+	if err := h.m.Stop(t.Context(), k); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := h.m.SessionOnSandbox(l.Sandbox().ID()); ok {
+		t.Errorf("SessionOnSandbox after the session stopped = %+v", got)
+	}
 }
 
 // TestManager_Acquire_SpanOfPoolHit: a session that takes a pooled sandbox is warm, a pool

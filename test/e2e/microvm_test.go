@@ -18,44 +18,57 @@ func microvmKernel() string {
 }
 
 var (
-	guestOnce sync.Once
-	guestPath string
-	guestErr  error
+	microvmOnce  sync.Once
+	microvmCache string // <data>/microvm of every microvm server of this test process
+	microvmErr   error
 )
 
 // linkMicroVM gives a microvm server's data dir what `berth setup` would put in
 // <data>/microvm: the guest kernel and a static berth-guest built from this tree (once per
-// test process). Templates and snapshots the driver makes stay in that data dir.
+// test process). <data>/microvm is a link to one directory shared by every server of the
+// process, as a host's servers would share `berth setup`'s: the driver's disk images,
+// templates and snapshots are content-keyed and written atomically, so a test reuses the
+// template an earlier test booted instead of cold-booting its own under TCG (seconds to
+// minutes each). TestMain removes the directory.
 func linkMicroVM(t *testing.T, driver, data string) {
 	t.Helper()
 	if driver != "microvm" {
 		return
 	}
-	guestOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "berth-e2e-guest-") //nolint:usetesting // shared by every test of the process, not one
-		if err != nil {
-			guestErr = err
-			return
-		}
-		guestPath = filepath.Join(dir, "berth-guest")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", guestPath, "berth.dev/berth/cmd/berth-guest")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			guestErr = &buildError{err: err, out: string(out)}
-		}
-	})
-	if guestErr != nil {
-		t.Fatalf("build berth-guest: %v", guestErr)
+	microvmOnce.Do(func() { microvmCache, microvmErr = newMicroVMCache() })
+	if microvmErr != nil {
+		t.Fatalf("prepare the microvm cache: %v", microvmErr)
 	}
-	dir := filepath.Join(data, "microvm")
-	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // read by the VMM
+	if err := os.Symlink(microvmCache, filepath.Join(data, "microvm")); err != nil {
 		t.Fatal(err)
 	}
-	for name, target := range map[string]string{"vmlinux": microvmKernel(), "berth-guest": guestPath} {
-		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
+}
+
+// newMicroVMCache builds berth-guest into a fresh directory and links the guest kernel
+// beside it.
+func newMicroVMCache() (string, error) {
+	dir, err := os.MkdirTemp("", "berth-e2e-microvm-") //nolint:usetesting // shared by every test of the process, not one
+	if err != nil {
+		return "", err
 	}
+	if err := os.Chmod(dir, 0o755); err != nil { //nolint:gosec // read by the VMM
+		return "", err
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "berth-guest"), "berth.dev/berth/cmd/berth-guest")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return dir, &buildError{err: err, out: string(out)}
+	}
+	return dir, os.Symlink(microvmKernel(), filepath.Join(dir, "vmlinux"))
+}
+
+// TestMain removes the shared microvm directory once every test is done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if microvmCache != "" {
+		_ = os.RemoveAll(microvmCache)
+	}
+	os.Exit(code)
 }
 
 type buildError struct {

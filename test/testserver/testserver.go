@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,10 +42,19 @@ type Server struct {
 	done    chan error
 }
 
+// serverSeq numbers the configurations Config made in this process.
+var serverSeq atomic.Int64
+
 // Config returns the configuration a test server starts from: serving dataDir on an
-// ephemeral loopback port with the named sandbox driver (the caller imports it).
+// ephemeral loopback port with the named sandbox driver (the caller imports it). Each gets
+// its own egress tag and /24 (the servers of a test process may run side by side, and a
+// server refuses a tag another one holds) and sets up PUBLIC networks on demand.
 func Config(dataDir, driver string) config.Config {
 	cfg := config.Default()
+	n := serverSeq.Add(1)
+	cfg.Sandbox.Egress.Tag = fmt.Sprintf("t%d", n%1000)
+	cfg.Sandbox.Egress.Subnet = fmt.Sprintf("10.235.%d.0/24", n%256)
+	cfg.Sandbox.Egress.PoolSize = -1
 	cfg.DataDir = dataDir
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Artifacts.InsecureRegistries = []string{"127.0.0.1"}

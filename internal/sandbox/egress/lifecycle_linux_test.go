@@ -285,3 +285,43 @@ func TestNew_PublicUnavailable_OtherModesWork(t *testing.T) {
 		t.Fatal("ALLOWLIST network without proxy environment")
 	}
 }
+
+// TestNew_RefusesATagInUse: a second live Manager with the same Tag would delete the first
+// one's veths as a crashed Berth's and hand out the same names, so New refuses it with a
+// conflict naming the settings to change; once the first Manager closed, the tag is free.
+func TestNew_RefusesATagInUse(t *testing.T) {
+	requireRoot(t)
+	checkLeaks(t)
+	first, err := egress.New(t.Context(), egress.Config{Tag: testTag, Subnet: testSubnet, PoolSize: -1,
+		Resolvers: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9")}}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := first.Prepare(t.Context(), "first", public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := egress.New(t.Context(), egress.Config{Tag: testTag, Subnet: netip.MustParsePrefix("10.238.0.0/24"), PoolSize: -1,
+		Resolvers: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9")}}, testLogger(t))
+	if err == nil {
+		_ = second.Close()
+		t.Fatal("a second Manager with the same tag started")
+	}
+	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "--egress-tag") {
+		t.Errorf("err = %v, want a conflict naming --egress-tag", err)
+	}
+	// The refused Manager touched nothing of the first one's.
+	if len(readHostState(t).links) == 0 {
+		t.Error("the first Manager's veth is gone")
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	third := newManager(t, egress.Config{PoolSize: -1})
+	if err := third.Available(sandbox.NetworkPublic); err != nil {
+		t.Errorf("a Manager with the tag after the first closed: %v", err)
+	}
+}

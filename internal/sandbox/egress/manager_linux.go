@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 
@@ -35,7 +36,8 @@ type Manager struct {
 	nl        *netlink.Handle // host namespace: veths, conntrack
 	fwd       *forwardHold
 
-	pool *pool
+	pool  *pool
+	claim *os.File // claimTag's lock, released last by Close
 
 	// inflight is held shared by every Prepare and exclusively by Close, so Close never
 	// tears down what a Prepare is still building.
@@ -45,7 +47,8 @@ type Manager struct {
 	live     map[*Network]struct{}
 }
 
-// New starts a Manager. It fails only on an invalid configuration: if PUBLIC egress cannot
+// New starts a Manager. It fails on an invalid configuration, and when another live Manager
+// on the host holds the same Tag (claimTag). If PUBLIC egress cannot
 // be set up here (not root, no nftables), New logs why and Available(NetworkPublic)
 // returns it, while NONE and ALLOWLIST keep working. For PUBLIC it deletes veths and the
 // table that a crashed Berth with the same Tag left, installs the ruleset, turns IPv4
@@ -60,8 +63,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("egress: %w", err)
 	}
+	claim, err := claimTag(cfg)
+	if err != nil {
+		return nil, err
+	}
 	m := &Manager{
-		cfg: cfg, log: log, slots: sl,
+		cfg: cfg, log: log, slots: sl, claim: claim,
 		guard: addrGuard{blocked: cfg.blocked()},
 		live:  map[*Network]struct{}{},
 	}
@@ -281,6 +288,9 @@ func (m *Manager) Close() error {
 		// is forwarded unfiltered.
 		errs = append(errs, m.fwd.release(), removeTable(m.cfg.table()))
 		m.nl.Close()
+	}
+	if m.claim != nil {
+		errs = append(errs, m.claim.Close()) // the tag is free for the next Manager
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close egress manager: %w", err)
