@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"berth.dev/berth/internal/client"
 )
 
 // Defaults of the user commands' global flags.
@@ -170,7 +172,7 @@ func (g *globals) awsConfig(ctx context.Context) (aws.Config, error) {
 		Region:           g.region,
 		Credentials:      credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken),
 		RetryMaxAttempts: 2,
-		HTTPClient:       sdkHTTPClient(),
+		HTTPClient:       client.SDKHTTPClient(),
 	}, nil
 }
 

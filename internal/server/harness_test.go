@@ -32,7 +32,7 @@ import (
 type testServer struct{ *testserver.Server }
 
 // linuxnsOrSkip skips the test where the namespaces driver cannot run (not root).
-func linuxnsOrSkip(t *testing.T) {
+func linuxnsOrSkip(t testing.TB) {
 	t.Helper()
 	d, err := sandbox.New("linuxns", sandbox.Options{StateDir: t.TempDir()})
 	if err != nil {
@@ -43,7 +43,7 @@ func linuxnsOrSkip(t *testing.T) {
 	}
 }
 
-func startServer(t *testing.T, dataDir string, tweaks ...func(*config.Config)) *testServer {
+func startServer(t testing.TB, dataDir string, tweaks ...func(*config.Config)) *testServer {
 	t.Helper()
 	linuxnsOrSkip(t)
 	cfg := testserver.Config(dataDir, "linuxns")
@@ -56,7 +56,7 @@ func startServer(t *testing.T, dataDir string, tweaks ...func(*config.Config)) *
 
 // deployAgent pushes the Go test agent as an image and deploys it; it returns the runtime
 // id and ARN once READY.
-func (ts *testServer) deployAgent(t *testing.T, runtimeName string) (id, arn string) {
+func (ts *testServer) deployAgent(t testing.TB, runtimeName string) (id, arn string) {
 	t.Helper()
 	uri := ts.Addr + "/telemetry/" + runtimeName + ":v1"
 	ref, err := name.ParseReference(uri, name.Insecure)
@@ -104,7 +104,7 @@ func sid(n string) string { return "session-" + n + "-" + strings.Repeat("0", 33
 
 // invoke sends payload to the session and returns the HTTP status the SDK saw (200, or the
 // status of the API error).
-func (ts *testServer) invoke(t *testing.T, arn, session, payload string) (int, string) {
+func (ts *testServer) invoke(t testing.TB, arn, session, payload string) (int, string) {
 	t.Helper()
 	out, err := ts.Data().InvokeAgentRuntime(context.Background(), &bedrockagentcore.InvokeAgentRuntimeInput{
 		AgentRuntimeArn: aws.String(arn), RuntimeSessionId: aws.String(session),

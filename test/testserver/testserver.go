@@ -136,14 +136,15 @@ func (s *Server) ControlWith(c aws.Credentials) *bedrockagentcorecontrol.Client 
 	})
 }
 
-// Data returns a data-plane client signing with the server's credentials.
-func (s *Server) Data() *bedrockagentcore.Client {
+// Data returns a data-plane client signing with the server's credentials; optFns adjust
+// its options (an HTTP client, say).
+func (s *Server) Data(optFns ...func(*bedrockagentcore.Options)) *bedrockagentcore.Client {
 	return bedrockagentcore.New(bedrockagentcore.Options{
 		BaseEndpoint:     aws.String(s.URL),
 		Region:           Region,
 		Credentials:      credentials.NewStaticCredentialsProvider(s.Creds.AccessKeyID, s.Creds.SecretAccessKey, ""),
 		RetryMaxAttempts: 1,
-	})
+	}, optFns...)
 }
 
 // LogWriter returns a writer that sends each write, a log line, to the test log.

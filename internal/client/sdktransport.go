@@ -1,4 +1,4 @@
-package cli
+package client
 
 import (
 	"bytes"
@@ -7,8 +7,8 @@ import (
 	"net/http"
 )
 
-// bufferedBodies is the HTTP transport of the CLI's AWS SDK clients. It reads each request
-// body into memory before sending it, and sends that copy.
+// bufferedBodies is the HTTP transport of SDKHTTPClient. It reads each request body into
+// memory before sending it, and sends that copy.
 //
 // The SDK's HTTP handler closes the request body as soon as the response headers arrive.
 // net/http may still be reading the body then (after writing the last byte it reads once
@@ -36,7 +36,11 @@ func (t bufferedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r2)
 }
 
-// sdkHTTPClient is the HTTP client of the CLI's AWS SDK clients.
-func sdkHTTPClient() *http.Client {
+// SDKHTTPClient is an HTTP client for AWS SDK for Go clients that talk to Berth (the CLI's,
+// and any Go program's that loops on invocations over a fast link): the race described at
+// bufferedBodies shows on loopback, where the answer comes back within microseconds, and
+// seldom across a network. Request bodies are held in memory, so it is not for uploads
+// larger than the memory to spare.
+func SDKHTTPClient() *http.Client {
 	return &http.Client{Transport: bufferedBodies{next: http.DefaultTransport.(*http.Transport).Clone()}}
 }

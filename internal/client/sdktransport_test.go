@@ -1,4 +1,4 @@
-package cli
+package client
 
 import (
 	"errors"
@@ -49,7 +49,7 @@ func TestBufferedBodies_SendsACopyReadBeforeTheRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.ContentLength = -1 // unknown, as for a stream
-	resp, err := sdkHTTPClient().Do(req)
+	resp, err := SDKHTTPClient().Do(req)
 	returned.Store(true)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestBufferedBodies_ReadErrorFailsTheRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := sdkHTTPClient().Do(req)
+	resp, err := SDKHTTPClient().Do(req)
 	if err == nil {
 		_ = resp.Body.Close()
 		t.Fatal("a body that cannot be read was sent")
