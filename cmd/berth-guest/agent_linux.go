@@ -49,6 +49,17 @@ func (g *guest) startAgent(s *guestapi.Start) (*spawned, error) {
 			return nil, programError{fmt.Errorf("working directory: %w", err)}
 		}
 	}
+	g.ns = g.isolated
+	if s.Network != nil && s.Network.Public {
+		g.ns = g.public
+	}
+	if s.Network != nil {
+		for _, f := range s.Network.Forwards {
+			if err := g.forward(g.ns, f); err != nil {
+				return nil, err
+			}
+		}
+	}
 	p, err := g.spawn(s, s.Argv, s.Env, s.WorkDir, true)
 	if err != nil {
 		return nil, err
@@ -96,7 +107,8 @@ type spawned struct {
 	stdin          *os.File // nil unless asked for
 }
 
-// spawn starts argv as the session's user in the agent's network namespace. The agent
+// spawn starts argv as the session's user in the agent's network namespace (g.ns, which
+// startAgent sets). The agent
 // leads a session of its own; other commands lead a process group (killed as one).
 func (g *guest) spawn(s *guestapi.Start, argv, env []string, dir string, agent bool) (*spawned, error) {
 	if len(argv) == 0 {

@@ -20,10 +20,12 @@ import (
 type guest struct {
 	log    *slog.Logger
 	reaper *reaper
-	ns     *agentNetns
-	layer  *writableLayer
-	ctl    *os.File
-	relay  net.Listener
+	// isolated and public are the agent's two possible network namespaces (agentNetns);
+	// Start picks one, ns, for the agent and Exec commands.
+	isolated, public *agentNetns
+	layer            *writableLayer
+	ctl              *os.File
+	relay            net.Listener
 
 	sendMu sync.Mutex
 	// held is read-locked by every send of the agent's Output and Exit, and write-locked
@@ -33,6 +35,7 @@ type guest struct {
 
 	mu       sync.Mutex
 	start    *guestapi.Start // set once the agent was started
+	ns       *agentNetns     // set with start (startAgent holds mu while it spawns in it)
 	token    string          // authenticates relay connections; Resume replaces it
 	kmsgMark int64           // the kernel log's last record when the agent started
 	exited   atomic.Bool     // the agent has exited
@@ -133,6 +136,14 @@ func (g *guest) serve() error {
 				return fmt.Errorf("answer start: %w", err)
 			}
 			go g.relayAgent(p) // after Started, so the host sees Exit after it
+		case guestapi.TypeForward:
+			reply := guestapi.Message{Type: guestapi.TypeForwarded}
+			if err := g.forwardLater(m.Forward); err != nil {
+				reply.Error = err.Error()
+			}
+			if err := g.send(reply); err != nil {
+				return fmt.Errorf("answer forward: %w", err)
+			}
 		case guestapi.TypeClock:
 			if err := setClock(m.TimeUnixNano); err != nil {
 				g.log.Warn("set clock", "err", err)

@@ -44,7 +44,11 @@ func run(log *slog.Logger) error {
 	}
 	restrictKernelInfo()
 	warmPageCache()
-	ns, err := newAgentNetns()
+	isolated, err := newAgentNetns(true)
+	if err != nil {
+		return err
+	}
+	public, err := newAgentNetns(false)
 	if err != nil {
 		return err
 	}
@@ -52,7 +56,7 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	g := &guest{log: log, reaper: r, ns: ns, layer: layer, ctl: ctl}
+	g := &guest{log: log, reaper: r, isolated: isolated, public: public, layer: layer, ctl: ctl}
 	if err := g.listenRelay(); err != nil {
 		return err
 	}

@@ -18,8 +18,9 @@ import (
 	"berth.dev/berth/internal/sandbox/microvm/guestapi"
 )
 
-// listenRelay listens for relay connections on the network card (not in the agent's
-// namespace, so the agent cannot reach it).
+// listenRelay listens for relay connections on the network card, in the guest's own
+// network namespace: an agent in its loopback-only namespace cannot reach it, and one
+// with public egress, which runs in the guest's namespace, does not have the token.
 func (g *guest) listenRelay() error {
 	ln, err := net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", guestapi.RelayPort))
 	if err != nil {
@@ -53,7 +54,7 @@ func (g *guest) handleRelay(c net.Conn) {
 		return
 	}
 	g.mu.Lock()
-	s, token := g.start, g.token
+	s, token, ns := g.start, g.token, g.ns
 	g.mu.Unlock()
 	if s == nil || token == "" || subtle.ConstantTimeCompare([]byte(h.Token), []byte(token)) != 1 {
 		reply(c, errors.New("not authorized"))
@@ -62,7 +63,7 @@ func (g *guest) handleRelay(c net.Conn) {
 	in := io.MultiReader(br, c)
 	switch h.Op {
 	case guestapi.OpDial:
-		g.relayDial(c, in, h.Port)
+		g.relayDial(c, in, ns, h.Port)
 	case guestapi.OpExec:
 		if h.Exec == nil {
 			reply(c, errors.New("exec without a command"))
@@ -84,12 +85,12 @@ func reply(w io.Writer, err error) {
 }
 
 // relayDial connects c to the agent's port and copies both ways until both ends are done.
-func (g *guest) relayDial(c net.Conn, in io.Reader, port int) {
+func (g *guest) relayDial(c net.Conn, in io.Reader, ns *agentNetns, port int) {
 	if port <= 0 || port > 65535 {
 		reply(c, fmt.Errorf("bad port %d", port))
 		return
 	}
-	a, err := g.dialAgent(port)
+	a, err := g.dialAgent(ns, port)
 	if err != nil {
 		reply(c, err)
 		return
@@ -117,10 +118,10 @@ const (
 
 // dialAgent connects to the agent's port, retrying refused connections for up to
 // refusedWait while the agent runs.
-func (g *guest) dialAgent(port int) (net.Conn, error) {
+func (g *guest) dialAgent(ns *agentNetns, port int) (net.Conn, error) {
 	deadline := time.Now().Add(refusedWait)
 	for {
-		a, err := g.ns.dial(port)
+		a, err := ns.dial(port)
 		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || g.exited.Load() || time.Now().After(deadline) {
 			return a, err
 		}

@@ -11,9 +11,10 @@ import (
 // Listener is implemented by sandboxes in which Berth can open a listening socket that the
 // agent reaches on its own loopback: the drivers whose agent runs in a Linux network
 // namespace Berth holds (process, linuxns, and gvisor, whose sentry uses the namespace's
-// network stack with --network=host). Berth serves agent-facing services this way, such as
-// the OTLP endpoint of internal/telemetry/agentotlp on 127.0.0.1:4318. A microVM has its own
-// kernel and network stack, so its sandboxes do not implement it.
+// network stack with --network=host), and microvm with a network provider (QEMU runs in
+// the namespace, and berth-guest relays the port from the agent's loopback to it). Berth
+// serves agent-facing services this way, such as the OTLP endpoint of
+// internal/telemetry/agentotlp on 127.0.0.1:4318.
 //
 // The listener belongs to the sandbox's network namespace and keeps it alive while open:
 // the caller must close it when it stops the sandbox, at the latest.

@@ -116,7 +116,7 @@ func (q *QEMU) start(ctx context.Context, cfg Config) (m *qemuMachine, err error
 		for _, f := range cfg.Net.Forwards {
 			port := f.HostPort
 			if port == 0 {
-				if port, err = freePort(f.HostAddr); err != nil {
+				if port, err = freePort(cfg.NetNS, f.HostAddr); err != nil {
 					return nil, err
 				}
 			}
@@ -132,9 +132,11 @@ func (q *QEMU) start(ctx context.Context, cfg Config) (m *qemuMachine, err error
 		m.cmd.Stdout = io.Discard
 	}
 	m.cmd.Stderr = m.stderr
-	// QEMU dies with us; Reclaim handles what a crash leaves anyway.
+	// QEMU dies with us; Reclaim handles what a crash leaves anyway. (Strictly, with the
+	// thread that forks it: in cfg.NetNS one of NetNS.Do's, which outlives the call unless
+	// it cannot leave the namespace again.)
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
-	if err := m.cmd.Start(); err != nil {
+	if err := inNetNS(cfg.NetNS, m.cmd.Start); err != nil {
 		return nil, fmt.Errorf("qemu: %w", err)
 	}
 	go func() {
@@ -266,7 +268,11 @@ func qemuArgs(cfg Config, qmpPath string, chanPaths []string, ports map[int]int)
 			"-device", fmt.Sprintf("virtio-blk-device,drive=disk%d,serial=%s", i, d.Serial))
 	}
 	if cfg.Net != nil {
-		netdev := "user,id=net0,restrict=on,ipv6=off"
+		restrict := "on"
+		if cfg.Net.Unrestricted {
+			restrict = "off"
+		}
+		netdev := "user,id=net0,restrict=" + restrict + ",ipv6=off"
 		for _, f := range cfg.Net.Forwards {
 			netdev += fmt.Sprintf(",hostfwd=tcp:%s:%d-:%d", f.HostAddr, ports[f.GuestPort], f.GuestPort)
 		}
@@ -469,12 +475,26 @@ func (m *qemuMachine) Kill() error {
 	return nil
 }
 
-// freePort returns a TCP port that was free on addr a moment ago.
-func freePort(addr string) (int, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+// freePort returns a TCP port that was free on addr, in ns, a moment ago.
+func freePort(ns interface{ Do(func() error) error }, addr string) (port int, err error) {
+	err = inNetNS(ns, func() error {
+		ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+		if err != nil {
+			return err
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		return ln.Close()
+	})
 	if err != nil {
 		return 0, fmt.Errorf("pick a free port: %w", err)
 	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return port, nil
+}
+
+// inNetNS runs fn inside ns, or where the caller is when ns is nil.
+func inNetNS(ns interface{ Do(func() error) error }, fn func() error) error {
+	if ns == nil {
+		return fn()
+	}
+	return ns.Do(fn)
 }

@@ -3,20 +3,22 @@
 // Firecracker or Cloud Hypervisor can implement later.
 //
 // A Machine is one VMM process running one VM. The caller describes it with a Config: a
-// kernel and initramfs booted directly (no firmware), read-only or writable raw disks, an
-// isolated user-mode network reachable only through host-loopback port forwards, named
-// host↔guest byte channels, and optionally guest RAM backed by a file so the VM can be
-// snapshotted (Machine.Snapshot) and later restored into any number of clones
-// (Config.Restore), which map that file copy-on-write and so share its pages.
+// kernel and initramfs booted directly (no firmware), read-only or writable raw disks, a
+// user-mode network reachable only through loopback port forwards (closed, or as open as
+// the network namespace the VMM runs in), named host↔guest byte channels, and optionally
+// guest RAM backed by a file so the VM can be snapshotted (Machine.Snapshot) and later
+// restored into any number of clones (Config.Restore), which map that file copy-on-write
+// and so share its pages.
 //
 // QEMU is controlled through QMP, with the package's own small client (JSON lines over a
 // unix socket). Every socket between the VMM and the host is one the host listens on and the
 // VMM connects to at start, so nothing is polled and nothing written before the host is
 // ready is lost.
 //
-// Limits: x86-64 Linux hosts only; QEMU's user-mode network (slirp) is slow and has no
-// egress filtering beyond restrict=on (no egress at all); a snapshot is only valid for the
-// same VMM binary, kernel, initramfs, disks and device set.
+// Limits: x86-64 Linux hosts only; QEMU's user-mode network (slirp) is slow and filters
+// nothing itself: it is either closed (restrict=on) or as open as the network namespace
+// the VMM runs in (Config.NetNS), whose own rules are the egress policy; a snapshot is
+// only valid for the same VMM binary, kernel, initramfs, disks and device set.
 package vmm
 
 import (
@@ -53,8 +55,14 @@ type Config struct {
 	// Disks are virtio block devices; the guest finds each by its Serial
 	// (/sys/block/vdX/serial).
 	Disks []Disk
-	// Net, if not nil, adds one virtio network card on an isolated user-mode network.
+	// Net, if not nil, adds one virtio network card on a user-mode network.
 	Net *UserNet
+	// NetNS, if not nil, is the network namespace the VMM process runs in (Do runs fn on a
+	// thread inside it, and processes fn forks belong to it, as sandbox.Network's Do). The
+	// user-mode network's sockets, its port forwards' listeners included, are then that
+	// namespace's, and the host end of every Forward is reached from inside it. Nil: the
+	// caller's namespace.
+	NetNS interface{ Do(fn func() error) error }
 	// Channels are named host↔guest byte streams (virtio-serial ports named Name in the
 	// guest); Machine.Channel returns the host end.
 	Channels []string
@@ -64,7 +72,7 @@ type Config struct {
 	Memory *MemoryFile
 	// Restore, if set, starts the VM from a snapshot written by Machine.Snapshot instead of
 	// booting; the rest of the Config must describe the same VM (only socket paths, port
-	// forwards and Memory.Shared may differ). Start returns when the VM runs again.
+	// forwards, NetNS, Net.Unrestricted and Memory.Shared may differ). Start returns when the VM runs again.
 	Restore string
 	// Console receives the guest's serial console; nil discards it.
 	Console io.Writer
@@ -77,9 +85,15 @@ type Disk struct {
 	Serial   string // up to 20 bytes
 }
 
-// UserNet is a user-mode network with no route out; the only way in is Forwards.
+// UserNet is a user-mode network (QEMU's slirp). The only way in is Forwards. By default it
+// has no route out either (restrict=on). With Unrestricted, every connection and datagram
+// the guest sends becomes an ordinary socket of the VMM process, made in Config.NetNS, and
+// the gateway's address (10.0.2.2) stands for that namespace's own 127.0.0.1: what the
+// guest reaches is what the namespace reaches. The backend's options are not part of a
+// snapshot, so a restore may differ from the VM it restores in them.
 type UserNet struct {
-	Forwards []Forward
+	Forwards     []Forward
+	Unrestricted bool
 }
 
 // Forward forwards TCP connections to HostAddr:HostPort on the host to GuestPort on the

@@ -49,6 +49,7 @@ func init() {
 			Guest:         defaultGuestPath(dataDir),
 			AllowTCG:      o.AllowTCG,
 			DefaultLimits: o.DefaultLimits,
+			Network:       o.Network,
 		})
 	})
 }
@@ -107,6 +108,12 @@ type Config struct {
 	// guest touched: tens of MB for a 256 MiB VM, about 300 MB for an 8 GiB one (the guest
 	// kernel's page array grows with memory). 0 means DefaultMaxSnapshots.
 	MaxSnapshots int
+	// Network prepares each sandbox's network namespace for its egress policy: QEMU runs
+	// in it, with an unrestricted user-mode network, so the guest reaches what the
+	// namespace reaches (see the package doc). Nil: QEMU runs in Berth's namespace with a
+	// closed user-mode network, egress is NetworkNone only, and sandboxes cannot be
+	// listened in (sandbox.Listener).
+	Network sandbox.NetworkProvider
 	// Logger receives the driver's diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -174,13 +181,14 @@ func New(cfg Config) (*Driver, error) {
 // Name implements sandbox.Driver.
 func (d *Driver) Name() string { return Name }
 
-// Capabilities implements sandbox.Driver.
+// Capabilities implements sandbox.Driver: the egress modes are the network provider's
+// (NetworkNone alone without one).
 func (d *Driver) Capabilities() sandbox.Capabilities {
 	return sandbox.Capabilities{
 		Isolation: "microvm",
 		Exec:      true,
 		Reclaim:   true,
-		Egress:    []sandbox.NetworkMode{sandbox.NetworkNone},
+		Egress:    sandbox.EgressModes(d.cfg.Network),
 	}
 }
 

@@ -31,6 +31,7 @@ func (s *vmSandbox) startAgent(ctx context.Context, spec sandbox.Spec) error {
 		TimeUnixNano: time.Now().UnixNano(),
 		Pids:         pids,
 		DiskBytes:    disk,
+		Network:      guestNetwork(spec.Network.Mode, s.network),
 	}
 	if spec.CodeDir != "" {
 		start.CodeMount = codeMount(spec)
@@ -87,11 +88,29 @@ func (s *vmSandbox) resume(ctx context.Context) error {
 	return nil
 }
 
-// request sends m and waits for the guest's answer (one request at a time).
+// forward asks the guest to relay one more loopback port of the agent's to the gateway.
+func (s *vmSandbox) forward(ctx context.Context, f guestapi.Forward) error {
+	m, err := s.request(ctx, guestapi.Message{Type: guestapi.TypeForward, Forward: &f})
+	if err != nil {
+		return fmt.Errorf("microvm: forward %s: %w", f.Addr, err)
+	}
+	if m.Error != "" {
+		return fmt.Errorf("microvm: forward %s: %s", f.Addr, m.Error)
+	}
+	return nil
+}
+
+// request sends m and waits for the guest's answer, one request at a time.
 func (s *vmSandbox) request(ctx context.Context, m guestapi.Message) (guestapi.Message, error) {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return guestapi.Message{}, err
+	}
+	s.requestMu.Lock()
+	defer s.requestMu.Unlock()
+	select {
+	case <-s.replies: // the late answer to an earlier request whose caller gave up
+	default:
 	}
 	if d, ok := ctx.Deadline(); ok {
 		_ = s.ctl.SetWriteDeadline(d)

@@ -48,19 +48,38 @@
 //     DefaultPids). DiskBytes sizes the writable layer (the root's changes and /tmp), a
 //     tmpfs in guest RAM (default DefaultDiskBytes, at most half the VM's memory).
 //     CPUs is rounded up to whole vCPUs.
-//   - Network. The VM has one NIC on QEMU's user-mode network with restrict=on (no route
-//     out) and one port forward from a random 127.0.0.1 port to berth-guest's relay port.
-//     DialContext connects there and presents the token; berth-guest then dials the agent's
-//     port inside the agent's namespace. Other local users who find the port cannot use it
-//     without the token, and the agent cannot reach the relay or the host.
+//   - Network. The VM has one NIC on QEMU's user-mode network (slirp) and one port forward
+//     from a random 127.0.0.1 port to berth-guest's relay port. DialContext connects there
+//     and presents the token; berth-guest then dials the agent's port inside the agent's
+//     namespace. Other local users who find the port cannot use it without the token.
+//     Without a network provider (Config.Network) QEMU runs in Berth's network namespace
+//     with restrict=on: nothing leaves the VM, and egress is NONE only. With one, every
+//     Start (template and agent-snapshot restores alike, NONE included) prepares the
+//     sandbox's network for its egress policy and runs QEMU in it with restrict=off; the
+//     relay forward then listens there, and DialContext connects from inside it. Slirp
+//     makes each connection and datagram of the guest an ordinary socket of QEMU's, so the
+//     guest reaches what the namespace reaches and the provider's rules are the policy:
+//     nothing for NONE and ALLOWLIST (loopback-only namespaces), the internet but not the
+//     host, private ranges or the metadata address for PUBLIC. The gateway 10.0.2.2 is the
+//     namespace's own 127.0.0.1, where the provider serves the DNS forwarder (PUBLIC) or
+//     the allowlist proxy (ALLOWLIST) and where Listen (sandbox.Listener) opens the
+//     server's listeners, such as the agent's OTLP endpoint. berth-guest serves those
+//     ports on the agent's loopback and relays them to the gateway: 127.0.0.1:53 (UDP and
+//     TCP) for PUBLIC, the proxy's port (from the provider's HTTP_PROXY variables, which
+//     the agent gets) for ALLOWLIST, and each port Listen opens, once it is opened. NONE
+//     and ALLOWLIST agents stay in their loopback-only namespace; a PUBLIC agent runs in
+//     the guest's own namespace, whose default route leads through the gateway (the guest
+//     kernel has neither veth nor netfilter), where it can reach berth-guest's relay port
+//     but has no token. The agent environment gains the Network's Env.
 //   - Output and exit. The agent's stdout and stderr, and its exit status, come back on the
 //     control channel; Done closes on the exit or when the VM ends.
 //   - Exec runs commands next to the agent through the same relay.
 //   - Usage is read from the QEMU process in /proc (utime+stime, VmRSS, VmHWM): it
 //     includes the VMM's own overhead, and RSS counts shared template pages in full.
-//   - Stop kills QEMU, waits for it and removes the sandbox's directory (sockets only: all
-//     writable guest state lives in guest RAM). Reclaim kills a QEMU left by a crashed
-//     Berth, found by pid, start time and the sandbox directory in its environment.
+//   - Stop kills QEMU, waits for it, closes the sandbox's network and removes its
+//     directory (sockets only: all writable guest state lives in guest RAM). Reclaim
+//     kills a QEMU left by a crashed Berth, found by pid, start time and the sandbox
+//     directory in its environment.
 //   - Paths. The unix sockets between the driver and QEMU are reached through a
 //     descriptor of the sandbox's directory (/proc/<pid>/fd/<n>/…), so data directories
 //     of any depth work.
@@ -74,8 +93,14 @@
 // runs many times slower. Under TCG the driver gives the guest kernel the host's TSC
 // frequency (clock_linux.go), or the guest's clocks would count lost timer ticks.
 //
-// Limits, stated honestly: egress is NetworkNone only (the driver offers no PUBLIC or
-// ALLOWLIST, so the isolation suite skips those cases); Spec.Limits.CPUs is not enforced
+// Limits, stated honestly: without a network provider egress is NetworkNone only and
+// sandboxes cannot be listened in; with one, a PUBLIC agent shares the guest's network
+// namespace with berth-guest (it sees eth0 and the relay port, token-protected), the
+// guest's traffic goes through slirp (slow; TCP and UDP, no ping), connections an
+// agent snapshot's agent held open when it was taken do not survive into its clones (each
+// has a new QEMU and network namespace), and a port opened with Listen is served in the
+// guest only from then on (one control round trip, ~12 ms under TCG), so an agent that
+// exports before gets a refused connection; Spec.Limits.CPUs is not enforced
 // beyond whole vCPUs; Pids counts threads as well as processes, and Exec commands count
 // against it; all sessions of a template or agent snapshot start from the same guest
 // kernel state apart from the reseed (boot id, ASLR of already-running processes); the

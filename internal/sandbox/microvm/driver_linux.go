@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,8 +22,9 @@ import (
 // started often enough (Config.SnapshotAfter) to have one built, or else the template of
 // the spec's disks and size, in which it then starts the agent. It builds what is missing
 // on first use (disk images, the template, the agent snapshot) and falls back to the
-// template when an agent snapshot cannot be built or restored. It returns once the agent
-// process runs.
+// template when an agent snapshot cannot be built or restored. With a network provider,
+// the VM runs in the network the provider prepared for the spec's egress policy, whose
+// environment (Network.Env) the agent gets. It returns once the agent process runs.
 func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
 	if spec.ID == "" || strings.ContainsAny(spec.ID, "/\x00") || spec.ID == "." || spec.ID == ".." {
 		return nil, fmt.Errorf("microvm: %w: bad sandbox id %q", errdefs.ErrInvalidArgument, spec.ID)
@@ -30,8 +32,8 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox,
 	if len(spec.Command) == 0 {
 		return nil, fmt.Errorf("microvm: %w: empty command", errdefs.ErrInvalidArgument)
 	}
-	if m := spec.Network.Mode; m != "" && m != sandbox.NetworkNone {
-		return nil, fmt.Errorf("microvm: %w: network mode %s (only %s)", errdefs.ErrInvalidArgument, m, sandbox.NetworkNone)
+	if m := spec.Network.Mode; m != "" && !slices.Contains(d.Capabilities().Egress, m) {
+		return nil, fmt.Errorf("microvm: %w: network mode %s (only %v)", errdefs.ErrInvalidArgument, m, d.Capabilities().Egress)
 	}
 	accel, err := d.accelerator()
 	if err != nil {
@@ -49,27 +51,42 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox,
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("microvm: sandbox directory: %w", err)
 	}
-	if snap := d.agentSnapshotFor(ctx, spec, sh, tmpl); snap != nil {
-		s, err := d.restoreAgent(ctx, spec, sh, snap, dir)
-		if err == nil {
-			return s, nil
-		}
-		if ctx.Err() != nil {
-			_ = os.RemoveAll(dir)
-			return nil, fmt.Errorf("microvm: %w", err)
-		}
-		d.log.WarnContext(ctx, "cannot restore the agent snapshot; starting the agent in a template instead", "id", spec.ID, "err", err)
-		d.forgetAgentSnapshot(snap)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("microvm: sandbox directory: %w", err)
-		}
-	}
-	s, err := d.restore(ctx, spec, sh, tmpl, dir)
+	t0 := time.Now()
+	network, err := d.prepareNetwork(ctx, spec.ID, spec.Network)
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("microvm: %w", err)
 	}
+	if network != nil {
+		d.log.DebugContext(ctx, "microvm sandbox network prepared", "id", spec.ID, "mode", string(spec.Network.Mode), "took", time.Since(t0))
+		// Before the agent snapshot's key is taken: the agent snapshot holds the environment.
+		spec.Env = append(slices.Clone(spec.Env), network.Env()...)
+	}
+	s, err := d.startIn(ctx, spec, sh, tmpl, dir, network)
+	if err != nil {
+		closeNetwork(network)
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("microvm: %w", err)
+	}
+	s.ownsNetwork = true
 	return s, nil
+}
+
+// startIn starts spec's VM in dir and network: from its agent snapshot if there is one
+// (built when due), else, or if that fails, from tmpl.
+func (d *Driver) startIn(ctx context.Context, spec sandbox.Spec, sh shape, tmpl *template, dir string, network sandbox.Network) (*vmSandbox, error) {
+	if snap := d.agentSnapshotFor(ctx, spec, sh, tmpl); snap != nil {
+		s, err := d.restoreAgent(ctx, spec, sh, snap, dir, network)
+		if err == nil || ctx.Err() != nil {
+			return s, err
+		}
+		d.log.WarnContext(ctx, "cannot restore the agent snapshot; starting the agent in a template instead", "id", spec.ID, "err", err)
+		d.forgetAgentSnapshot(snap)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sandbox directory: %w", err)
+		}
+	}
+	return d.restore(ctx, spec, sh, tmpl, dir, network)
 }
 
 // shapeOf prepares the disks of spec and sizes its VM.
@@ -135,9 +152,9 @@ func cmpOr(vs ...int64) int64 {
 	return 0
 }
 
-// restore starts a clone of tmpl for spec in dir and starts its agent.
-func (d *Driver) restore(ctx context.Context, spec sandbox.Spec, sh shape, tmpl *template, dir string) (*vmSandbox, error) {
-	return d.clone(ctx, spec, sh, dir, clonedFrom{ram: tmpl.ram, state: tmpl.state, what: "restore", then: "agent_start"},
+// restore starts a clone of tmpl for spec in dir and network, and starts its agent.
+func (d *Driver) restore(ctx context.Context, spec sandbox.Spec, sh shape, tmpl *template, dir string, network sandbox.Network) (*vmSandbox, error) {
+	return d.clone(ctx, spec, sh, dir, network, clonedFrom{ram: tmpl.ram, state: tmpl.state, what: "restore", then: "agent_start"},
 		func(s *vmSandbox) error { return s.startAgent(ctx, spec) })
 }
 
@@ -149,10 +166,11 @@ type clonedFrom struct {
 	what, then string
 }
 
-// clone starts a VM for spec in dir from a saved VM and runs finish on it (start the agent,
-// or resume the one the snapshot holds); if finish fails the VM is stopped.
-func (d *Driver) clone(ctx context.Context, spec sandbox.Spec, sh shape, dir string, from clonedFrom, finish func(*vmSandbox) error) (*vmSandbox, error) {
-	cfg := d.vmConfig(sh)
+// clone starts a VM for spec in dir and network (which stays the caller's) from a saved
+// VM and runs finish on it (start the agent, or resume the one the snapshot holds); if
+// finish fails the VM is stopped.
+func (d *Driver) clone(ctx context.Context, spec sandbox.Spec, sh shape, dir string, network sandbox.Network, from clonedFrom, finish func(*vmSandbox) error) (*vmSandbox, error) {
+	cfg := d.vmConfig(sh, network)
 	cfg.Dir = dir
 	cfg.Memory = &vmm.MemoryFile{Path: from.ram}
 	cfg.Restore = from.state
@@ -164,7 +182,7 @@ func (d *Driver) clone(ctx context.Context, spec sandbox.Spec, sh shape, dir str
 		return nil, fmt.Errorf("%s: %w", from.what, err)
 	}
 	t1 := time.Now()
-	s := newSandbox(d, spec, sh, dir, m, console, from.output)
+	s := newSandbox(d, spec, sh, dir, m, network, console, from.output)
 	if err := finish(s); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/sandbox"
+	"berth.dev/berth/internal/sandbox/egress"
 	"berth.dev/berth/internal/sandbox/microvm"
 	"berth.dev/berth/internal/sandbox/rootfs"
 	"berth.dev/berth/internal/sandbox/sandboxtest"
@@ -179,15 +181,30 @@ func TestDriver_Conformance(t *testing.T) {
 // reports the median: a restore of the spec's agent snapshot, or with
 // BERTH_BENCH_NO_AGENT_SNAPSHOT set, a restore of the template plus the agent's start. It
 // also reports the QEMU process's CPU time until then, which unlike the wall-clock time
-// does not depend on how busy the host's cores are (TCG is CPU-bound).
+// does not depend on how busy the host's cores are (TCG is CPU-bound). With
+// BERTH_BENCH_EGRESS set to an egress mode (NONE, PUBLIC), the driver has the egress
+// manager Berth uses (as root; its default pool of PUBLIC namespaces) and every Start
+// prepares the sandbox's network and runs QEMU in it.
 func BenchmarkRestoreToPing(b *testing.B) {
 	e := setup(b)
 	cfg := microvm.Config{StateDir: b.TempDir(), CacheDir: b.TempDir(), SnapshotAfter: 1}
 	if os.Getenv("BERTH_BENCH_NO_AGENT_SNAPSHOT") != "" {
 		cfg.SnapshotAfter = -1 // the agent starts in the template at every Start
 	}
-	d := newDriverWith(b, e, cfg)
 	spec := e.spec(nil, "")
+	if mode := os.Getenv("BERTH_BENCH_EGRESS"); mode != "" {
+		if os.Geteuid() != 0 {
+			b.Skip("BERTH_BENCH_EGRESS needs root")
+		}
+		m, err := egress.New(b.Context(), egress.Config{Tag: "mvmb", Subnet: netip.MustParsePrefix("10.236.128.0/24")}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = m.Close() })
+		cfg.Network = m.Provider()
+		spec.Network.Mode = sandbox.NetworkMode(mode)
+	}
+	d := newDriverWith(b, e, cfg)
 	var starts, cpus []time.Duration
 	warm := func(id string) time.Duration {
 		spec.ID = id
@@ -320,11 +337,20 @@ func TestDriver_CodeZipPython(t *testing.T) {
 
 // TestDriver_Isolation runs the isolation suite: the agent ships as a code disk next to a
 // setuid-root copy of itself, on the test root filesystem. Every sandbox is restored from
-// an agent snapshot of its spec (SnapshotAfter 1), the path sessions take.
+// an agent snapshot of its spec (SnapshotAfter 1), the path sessions take. As root, the
+// driver has the egress manager Berth uses, so the PUBLIC cases run too (an internet host
+// is reachable; the host, private ranges and the metadata address are not); otherwise
+// QEMU's network is closed and only NONE runs.
 func TestDriver_Isolation(t *testing.T) {
 	e := setup(t)
+	var network sandbox.NetworkProvider
+	if os.Geteuid() == 0 {
+		network = sandboxtest.EgressProvider(t, "mvmi", "10.236.0.0/24")
+	} else {
+		t.Log("not root: no egress manager, the PUBLIC cases are skipped")
+	}
 	stateDir := t.TempDir()
-	d := newDriverWith(t, e, microvm.Config{StateDir: stateDir, CacheDir: t.TempDir(), SnapshotAfter: 1})
+	d := newDriverWith(t, e, microvm.Config{StateDir: stateDir, CacheDir: t.TempDir(), SnapshotAfter: 1, Network: network})
 	sandboxtest.RunIsolation(t, d, sandboxtest.Options{
 		Spec: func(_ *testing.T, agentBin string) sandbox.Spec {
 			return sandbox.Spec{

@@ -96,7 +96,7 @@ func (d *Driver) bootTest(ctx context.Context) error {
 	if err := BuildDiskImage(ctx, filepath.Join(tmp, "root"), root); err != nil {
 		return err
 	}
-	cfg := d.vmConfig(shape{rootDisk: root, memMB: minMemoryMB, cpus: 1, accel: vmm.AccelKVM, initrd: initrd})
+	cfg := d.vmConfig(shape{rootDisk: root, memMB: minMemoryMB, cpus: 1, accel: vmm.AccelKVM, initrd: initrd}, nil)
 	cfg.Dir = tmp
 	console := tailbuf.New(4<<10, nil)
 	cfg.Console = console

@@ -36,8 +36,13 @@ type vmSandbox struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	state   json.RawMessage
+	// network is the network namespace QEMU runs in, nil without a network provider.
+	// Stop closes it if ownsNetwork (Start hands it over once the sandbox runs).
+	network     sandbox.Network
+	ownsNetwork bool
 
-	replies chan guestapi.Message // the guest's answers to requests
+	requestMu sync.Mutex            // one request at a time
+	replies   chan guestapi.Message // the guest's answers to requests
 	// prelude is the agent's output from before its snapshot, written out on Resumed,
 	// before what the agent writes after it.
 	prelude    []outputChunk
@@ -66,9 +71,9 @@ type reclaimState struct {
 
 // newSandbox starts handling the control channel of the VM m. prelude is output to write
 // on Resumed (restores of agent snapshots).
-func newSandbox(d *Driver, spec sandbox.Spec, sh shape, dir string, m vmm.Machine, console *tailbuf.Buffer, prelude []outputChunk) *vmSandbox {
+func newSandbox(d *Driver, spec sandbox.Spec, sh shape, dir string, m vmm.Machine, network sandbox.Network, console *tailbuf.Buffer, prelude []outputChunk) *vmSandbox {
 	s := &vmSandbox{
-		d: d, id: spec.ID, shape: sh, dir: dir, m: m, console: console, prelude: prelude,
+		d: d, id: spec.ID, shape: sh, dir: dir, m: m, network: network, console: console, prelude: prelude,
 		ctl:        m.Channel(guestapi.ControlPort),
 		token:      rand.Text(),
 		relay:      net.JoinHostPort("127.0.0.1", strconv.Itoa(m.HostPort(guestapi.RelayPort))),
@@ -102,7 +107,7 @@ func (s *vmSandbox) readControl() {
 			continue
 		}
 		switch m.Type {
-		case guestapi.TypeStarted, guestapi.TypeStartFailed, guestapi.TypePaused, guestapi.TypeResumed:
+		case guestapi.TypeStarted, guestapi.TypeStartFailed, guestapi.TypePaused, guestapi.TypeResumed, guestapi.TypeForwarded:
 			if m.Type == guestapi.TypeResumed && m.Error == "" {
 				s.replay()
 			}
@@ -170,14 +175,23 @@ func (s *vmSandbox) ExitErr() error {
 // State implements sandbox.Sandbox.
 func (s *vmSandbox) State() json.RawMessage { return s.state }
 
-// Stop implements sandbox.Sandbox: it kills QEMU, waits for it and removes the sandbox's
-// directory.
+// Stop implements sandbox.Sandbox: it kills QEMU, waits for it, closes the sandbox's
+// network and removes its directory.
 func (s *vmSandbox) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		s.stopping.Store(true)
 		_ = s.m.Kill()
 		<-s.readerDone
+		var errs []error
+		if s.ownsNetwork && s.network != nil {
+			if err := s.network.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if err := os.RemoveAll(s.dir); err != nil {
+			errs = append(errs, err)
+		}
+		if err := errors.Join(errs...); err != nil {
 			s.stopErr = fmt.Errorf("microvm: stop %s: %w", s.id, err)
 		}
 	})
@@ -229,8 +243,7 @@ func (s *vmSandbox) relayConn(ctx context.Context, h guestapi.Hello) (net.Conn, 
 }
 
 func (s *vmSandbox) handshake(ctx context.Context, hello []byte, wait time.Duration) (net.Conn, error) {
-	var dialer net.Dialer
-	c, err := dialer.DialContext(ctx, "tcp", s.relay)
+	c, err := s.dialRelay(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("microvm: relay: %w", err)
 	}

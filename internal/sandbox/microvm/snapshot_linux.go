@@ -219,7 +219,14 @@ func (d *Driver) buildAgentSnapshot(ctx context.Context, key string, spec sandbo
 	if err := copySparse(tmpl.ram, ram); err != nil {
 		return nil, fmt.Errorf("copy the template's memory: %w", err)
 	}
-	cfg := d.vmConfig(sh)
+	bspec := spec
+	bspec.ID = "snapshot-" + key[:12]
+	network, err := d.prepareNetwork(ctx, bspec.ID, spec.Network)
+	if err != nil {
+		return nil, err
+	}
+	defer closeNetwork(network)
+	cfg := d.vmConfig(sh, network)
 	cfg.Dir = tmp
 	cfg.Memory = &vmm.MemoryFile{Path: ram, Shared: true}
 	cfg.Restore = tmpl.state
@@ -230,10 +237,8 @@ func (d *Driver) buildAgentSnapshot(ctx context.Context, key string, spec sandbo
 		return nil, fmt.Errorf("restore the template: %w", err)
 	}
 	rec := &outputRecorder{}
-	bspec := spec
-	bspec.ID = "snapshot-" + key[:12]
 	bspec.Stdout, bspec.Stderr = rec.fd(1), rec.fd(2)
-	s := newSandbox(d, bspec, sh, tmp, m, console, nil)
+	s := newSandbox(d, bspec, sh, tmp, m, network, console, nil)
 	defer func() {
 		s.stopping.Store(true)
 		_ = m.Kill()
@@ -303,9 +308,10 @@ func (s *vmSandbox) waitAnswering(ctx context.Context, port int) error {
 	}
 }
 
-// restoreAgent starts a clone of snap for spec in dir and makes it the sandbox's own.
-func (d *Driver) restoreAgent(ctx context.Context, spec sandbox.Spec, sh shape, snap *agentSnapshot, dir string) (*vmSandbox, error) {
-	return d.clone(ctx, spec, sh, dir, clonedFrom{ram: snap.ram, state: snap.state, output: snap.output, what: "restore the agent snapshot", then: "resume"},
+// restoreAgent starts a clone of snap for spec in dir and network, and makes it the
+// sandbox's own.
+func (d *Driver) restoreAgent(ctx context.Context, spec sandbox.Spec, sh shape, snap *agentSnapshot, dir string, network sandbox.Network) (*vmSandbox, error) {
+	return d.clone(ctx, spec, sh, dir, network, clonedFrom{ram: snap.ram, state: snap.state, output: snap.output, what: "restore the agent snapshot", then: "resume"},
 		func(s *vmSandbox) error { return s.resume(ctx) })
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/atomicfile"
+	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/sandbox/microvm/guestapi"
 	"berth.dev/berth/internal/tailbuf"
 	"berth.dev/berth/internal/vmm"
@@ -41,8 +42,11 @@ func (s shape) cmdline() string {
 	return kernelCmdline
 }
 
-// vmConfig is the VM of shape s, without the per-VM parts (Dir, Memory, Restore).
-func (d *Driver) vmConfig(s shape) vmm.Config {
+// vmConfig is the VM of shape s, without the per-VM parts (Dir, Memory, Restore). With a
+// network (a restore for a sandbox, when the driver has a provider) QEMU runs in it and
+// its user-mode network is unrestricted; without (templates, or no provider) QEMU's
+// network leads nowhere.
+func (d *Driver) vmConfig(s shape, network sandbox.Network) vmm.Config {
 	disks := []vmm.Disk{{Path: s.rootDisk, ReadOnly: true, Serial: guestapi.RootDiskSerial}}
 	if s.codeDisk != "" {
 		disks = append(disks, vmm.Disk{Path: s.codeDisk, ReadOnly: true, Serial: guestapi.CodeDiskSerial})
@@ -55,9 +59,13 @@ func (d *Driver) vmConfig(s shape) vmm.Config {
 		CPUs:     s.cpus,
 		Accel:    s.accel,
 		Disks:    disks,
-		Net: &vmm.UserNet{Forwards: []vmm.Forward{
-			{HostAddr: "127.0.0.1", GuestPort: guestapi.RelayPort},
-		}},
+		Net: &vmm.UserNet{
+			Forwards: []vmm.Forward{
+				{HostAddr: "127.0.0.1", GuestPort: guestapi.RelayPort},
+			},
+			Unrestricted: network != nil,
+		},
+		NetNS:    network,
 		Channels: []string{guestapi.ControlPort},
 		RNG:      true,
 	}
@@ -124,7 +132,7 @@ func (d *Driver) buildTemplate(ctx context.Context, s shape, dir string) error {
 		return fmt.Errorf("template: %w", err)
 	}
 	defer func() { _ = os.RemoveAll(tmp) }()
-	cfg := d.vmConfig(s)
+	cfg := d.vmConfig(s, nil)
 	cfg.Dir = tmp
 	cfg.Memory = &vmm.MemoryFile{Path: filepath.Join(tmp, "ram"), Shared: true}
 	console := tailbuf.New(16<<10, nil)

@@ -172,6 +172,17 @@ func newTestHost(t *testing.T, addr netip.Addr, port uint16, name string, next f
 	}
 }
 
+// InternetHost starts a test host on port 80 at a random address of TEST-NET-2
+// (198.51.100.0/24), which egress policies treat as the internet, for a driver test of
+// its own egress cases (an allowlist proxy's upstream). It returns the address and the
+// banner the host greets every connection with, then closes it. It needs root.
+func InternetHost(t *testing.T) (netip.AddrPort, string) {
+	t.Helper()
+	p := netip.MustParsePrefix("198.51.100.0/24")
+	h := newTestHost(t, randomAddr(p), 80, "internet", func() netip.Addr { return randomAddr(p) })
+	return netip.MustParseAddrPort(h.Addr()), h.banner
+}
+
 var errAddrTaken = errors.New("address already routed on this host")
 
 func tryTestHost(t *testing.T, addr netip.Addr, port uint16, name string) (*testHost, error) {

@@ -20,9 +20,9 @@
 // Wrap adds the endpoint to a sandbox driver: every sandbox it starts gets its own listener,
 // closed when the sandbox stops. Drivers whose sandboxes implement sandbox.Listener have it
 // — process, linuxns and gvisor (whose sentry uses the host network stack of the sandbox's
-// namespace). The microvm driver's guests have their own kernel and network, so their
-// agents get no endpoint and no OTEL_EXPORTER_OTLP_ENDPOINT: agent spans are not collected
-// there.
+// namespace), and microvm when the server has its egress manager (root): berth-guest
+// relays the agent's 127.0.0.1:4318 to the listener in the namespace QEMU runs in. Without
+// one, microvm agents get no endpoint and no OTEL_EXPORTER_OTLP_ENDPOINT.
 package agentotlp
 
 import (

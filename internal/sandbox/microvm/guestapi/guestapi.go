@@ -11,7 +11,8 @@
 //     sends Pause (the guest holds back Output and Exit and answers Paused, after which
 //     nothing else comes); each clone restored from that snapshot gets Resume (a new relay
 //     token, fresh entropy, the time), answered by Resumed, after which the held-back
-//     messages flow.
+//     messages flow. Forward asks for one more relayed loopback port (Network.Forwards)
+//     once the agent runs, answered by Forwarded.
 //   - Relay connections reach RelayPort on the guest's network card through a host-loopback
 //     port forward. Each begins with a Hello line (which must carry the session's token, so
 //     other local users who find the port get nothing) answered by a Reply line. For
@@ -30,7 +31,8 @@ import (
 const ControlPort = "berth.ctl"
 
 // RelayPort is the TCP port berth-guest listens on, on the VM's network card, for relay
-// connections. The agent never sees that network card.
+// connections. The agent sees that network card only when its egress is public
+// (Network.Public), and then lacks the token.
 const RelayPort = 1024
 
 // Disk serials, by which the guest finds its disks.
@@ -55,7 +57,17 @@ const (
 	// Resumed: the time in Start and Resume is late by their delivery to a guest just
 	// restored (up to a few hundred milliseconds under TCG), a second message is not.
 	TypeClock = "clock"
+	// TypeForward (host → guest) asks for one more Forward once the agent runs (a service
+	// the host opened for it afterwards); the guest answers TypeForwarded, with Error set
+	// if it could not listen.
+	TypeForward   = "forward"
+	TypeForwarded = "forwarded"
 )
+
+// GatewayAddr is the host's address on QEMU's user-mode network. With an unrestricted
+// network it stands for 127.0.0.1 of the network namespace QEMU runs in, where Berth
+// serves the session's DNS forwarder, egress proxy and OTLP endpoint.
+const GatewayAddr = "10.0.2.2"
 
 // Message is one line on the control channel.
 type Message struct {
@@ -71,6 +83,8 @@ type Message struct {
 	// the session (the VM's memory is the session's memory limit).
 	OOM    bool    `json:"oom,omitempty"`
 	Resume *Resume `json:"resume,omitempty"`
+	// Forward is TypeForward's port.
+	Forward *Forward `json:"forward,omitempty"`
 	// TimeUnixNano is the host's wall clock when a Clock message was sent.
 	TimeUnixNano int64 `json:"timeUnixNano,omitempty"`
 	// BadProgram, with StartFailed, says the agent's program could not be run (missing,
@@ -108,6 +122,28 @@ type Start struct {
 	// DiskBytes, if positive, is the size of the writable layer (the root's changes and
 	// /tmp, a tmpfs in guest RAM).
 	DiskBytes int64 `json:"diskBytes,omitempty"`
+	// Network is how the agent reaches out; nil: not at all (a loopback-only namespace).
+	Network *Network `json:"network,omitempty"`
+}
+
+// Network is a session's egress as the guest implements it.
+type Network struct {
+	// Public runs the agent and Exec commands in the guest's own network namespace, whose
+	// default route leads through the user-mode network, instead of a loopback-only one.
+	Public bool `json:"public,omitempty"`
+	// Forwards are ports of the agent's loopback that berth-guest serves, before the agent
+	// starts, and relays to the same port of GatewayAddr: services of the host's for the
+	// agent (DNS, the egress proxy).
+	Forwards []Forward `json:"forwards,omitempty"`
+}
+
+// Forward is one relayed loopback port.
+type Forward struct {
+	// Addr is where the guest listens, in the agent's network namespace: an IPv4 literal
+	// and port ("127.0.0.1:53"). It relays to the same port of GatewayAddr.
+	Addr string `json:"addr"`
+	// UDP relays datagrams as well as TCP connections (DNS).
+	UDP bool `json:"udp,omitempty"`
 }
 
 // Relay operations.
