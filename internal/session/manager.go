@@ -32,6 +32,8 @@ type Manager struct {
 	ticked func(Key)
 	// swept, if set (by tests, before Start), is called after every sweep of the pools.
 	swept func()
+	// refillAfter, if set (by tests, before the first Acquire), replaces refillDelayMax.
+	refillAfter time.Duration
 
 	mu        sync.Mutex
 	live      map[Key]*session

@@ -50,7 +50,8 @@ type session struct {
 
 	mu           sync.Mutex
 	inflight     int
-	busy         bool // the last ping said HealthyBusy
+	refill       func() // deferRefill's, until it ran
+	busy         bool   // the last ping said HealthyBusy
 	lastActivity time.Time
 	endReason    string // set once; the session is ending
 }
@@ -97,10 +98,14 @@ func (s *session) lease(now time.Time) bool {
 // release ends one request.
 func (s *session) release(now time.Time) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.inflight--
 	s.lastActivity = now
 	s.signal()
+	refill := s.takeRefillLocked()
+	s.mu.Unlock()
+	if refill != nil {
+		refill()
+	}
 }
 
 // signal wakes the session goroutine without blocking.

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -74,7 +75,10 @@ func (m *Manager) startSession(s *session, values context.Context, resolve func(
 			m.log.Error("record session start", "record", s.recordID, "err", err)
 		}
 	}
-	if pooling {
+	switch {
+	case taken != nil: // refill once the hit's first request is through (refill.go)
+		s.deferRefill(cmp.Or(m.refillAfter, refillDelayMax), func() { m.replenish(pk, tgt) })
+	case pooling:
 		m.replenish(pk, tgt)
 	}
 	m.notifyStart(s, time.Since(begin))
