@@ -81,6 +81,7 @@ type pool struct {
 
 	ready    []*pooled // healthy, oldest first
 	starting int
+	deferred int  // taken by sessions whose refill waits for their first request (refill.go)
 	filling  bool // a fill goroutine runs
 	retired  bool
 	lastUsed time.Time // manager clock
@@ -90,6 +91,7 @@ type pool struct {
 
 // pooled is one pooled sandbox. Whoever removes it from its pool owns it.
 type pooled struct {
+	from    *pool // set by popPooled until its pool may refill the slot (guarded by Manager.mu)
 	id      string
 	key     poolKey
 	sb      sandbox.Sandbox

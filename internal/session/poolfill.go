@@ -29,7 +29,7 @@ func (m *Manager) reserveLocked(p *pool) bool {
 	switch {
 	case m.closing || p.retired || m.opts.PoolSize == 0:
 		return false
-	case len(p.ready)+p.starting >= m.opts.PoolSize:
+	case len(p.ready)+p.starting+p.deferred >= m.opts.PoolSize:
 		return false
 	case m.now().Before(p.retryAt):
 		return false

@@ -35,6 +35,7 @@ func (m *Manager) takeFromPool(ctx context.Context, s *session, pk poolKey) (*po
 			"sandbox", ps.id, "err", err)
 		s.transport.CloseIdleConnections()
 		s.sb, s.transport, s.client = nil, nil, nil
+		m.endRefillDeferral(ps)
 		m.discardLater([]*pooled{ps})
 		if ctx.Err() != nil {
 			return nil, ""
@@ -65,9 +66,23 @@ func (m *Manager) popPooled(pk poolKey) *pooled {
 	}
 	ps := p.ready[0]
 	p.ready = p.ready[1:]
+	p.deferred++ // the hit's refill waits (endRefillDeferral)
+	ps.from = p
 	p.lastUsed = m.now()
 	m.unchargeLocked(ps.charge)
 	return ps
+}
+
+// endRefillDeferral lets ps's pool refill the slot ps left (no-op for a pool retired
+// meanwhile, which never fills again).
+func (m *Manager) endRefillDeferral(ps *pooled) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p := ps.from; p != nil {
+		ps.from = nil
+		p.deferred--
+		m.fillLocked(p)
+	}
 }
 
 // handOverPooled makes the session's log receive what the pooled sandbox's agent wrote

@@ -14,7 +14,9 @@ const refillDelayMax = 500 * time.Millisecond
 // import time (seconds) for a heavy Python one. Begun the moment the pooled sandbox is
 // handed over, it competes on a small host with the very request the pool hit was meant
 // to make fast. The pool is empty a little longer instead: only a burst of new sessions
-// within the first request's time can miss because of it.
+// within the first request's time can miss because of it. Until refill runs, the taken
+// slot counts against the pool's size (pool.deferred), so the sweeper does not refill it
+// either.
 func (s *session) deferRefill(limit time.Duration, refill func()) {
 	s.mu.Lock()
 	s.refill = refill

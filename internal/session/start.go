@@ -40,6 +40,12 @@ func (m *Manager) startSession(s *session, values context.Context, resolve func(
 	if pooling {
 		taken, status = m.takeFromPool(ctx, s, pk)
 		s.poolHit = taken != nil
+		if taken != nil { // refill once the hit's first request is through (refill.go), whatever comes of it
+			s.deferRefill(cmp.Or(m.refillAfter, refillDelayMax), func() {
+				m.endRefillDeferral(taken)
+				m.replenish(pk, tgt)
+			})
+		}
 	}
 	if err := m.prepare(s, taken); err != nil {
 		m.failStart(s, err)
@@ -75,10 +81,7 @@ func (m *Manager) startSession(s *session, values context.Context, resolve func(
 			m.log.Error("record session start", "record", s.recordID, "err", err)
 		}
 	}
-	switch {
-	case taken != nil: // refill once the hit's first request is through (refill.go)
-		s.deferRefill(cmp.Or(m.refillAfter, refillDelayMax), func() { m.replenish(pk, tgt) })
-	case pooling:
+	if pooling && taken == nil { // a hit's refill is deferred (below takeFromPool)
 		m.replenish(pk, tgt)
 	}
 	m.notifyStart(s, time.Since(begin))
