@@ -69,6 +69,11 @@ func startServer(t *testing.T, tweaks ...func(*config.Config)) *testServer {
 	cfg := testserver.Config(data, sandboxDriver(t))
 	linkMicroVM(t, cfg.Sandbox.Driver, data)
 	cfg.Sandbox.AllowTCG = true // microvm runs under TCG on hosts without KVM, as in CI
+	if cfg.Sandbox.Driver == "microvm" {
+		// Under TCG a Python agent's first start in a fresh VM (no agent snapshot yet) takes
+		// 10–20 s of emulated CPU, more when several start at once on two cores.
+		cfg.Sessions.InitTimeout = 3 * time.Minute
+	}
 	// Servers run side by side in this process: each gets its own egress table, veth
 	// names and /24, and sets up PUBLIC networks on demand instead of keeping a pool.
 	n := serverSeq.Add(1)

@@ -42,7 +42,12 @@ func (s *vmSandbox) startAgent(ctx context.Context, spec sandbox.Spec) error {
 	}
 	if m.Type == guestapi.TypeStartFailed {
 		if m.BadProgram {
-			return fmt.Errorf("start agent: %w: %s", errdefs.ErrInvalidArgument, m.Error)
+			hint := ""
+			if spec.RootFS == "" {
+				hint = " (a code zip on the microvm driver runs on its base root filesystem, which holds Python 3.11, " +
+					"a shell and the basic commands only: deploy this agent as a container image, or use the linuxns or gvisor driver)"
+			}
+			return fmt.Errorf("start agent: %w: %s%s", errdefs.ErrInvalidArgument, m.Error, hint)
 		}
 		return fmt.Errorf("start agent: %s", m.Error)
 	}
