@@ -165,7 +165,7 @@ type chatFrame struct {
 func exampleWebSocketChat(t *testing.T, ts *testServer) {
 	rt := ts.cliDeploy(t, "ex_websocket_chat", "--dir", stagePythonExample(t, "websocket-chat-python"))
 	s := sid("ex-ws-chat")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute+sessionStartWait())
 	defer cancel()
 	connect := func() *websocket.Conn {
 		u := ts.wsURL(rt.ARN, "")

@@ -53,6 +53,17 @@ func sandboxDriver(t *testing.T) string {
 	return name
 }
 
+// sessionStartWait bounds how long a test waits for a new session's agent: 30 s, or 3
+// minutes on the microvm driver, whose guests run emulated (TCG) on hosts without KVM —
+// there a Python agent's first start in a fresh VM (no agent snapshot yet) takes 10–20 s
+// of CPU, more when several start at once on two cores.
+func sessionStartWait() time.Duration {
+	if os.Getenv("BERTH_TEST_SANDBOX") == "microvm" {
+		return 3 * time.Minute
+	}
+	return 30 * time.Second
+}
+
 // testServer is an in-process berth server on a loopback port.
 type testServer struct{ *testserver.Server }
 
@@ -70,9 +81,7 @@ func startServer(t *testing.T, tweaks ...func(*config.Config)) *testServer {
 	linkMicroVM(t, cfg.Sandbox.Driver, data)
 	cfg.Sandbox.AllowTCG = true // microvm runs under TCG on hosts without KVM, as in CI
 	if cfg.Sandbox.Driver == "microvm" {
-		// Under TCG a Python agent's first start in a fresh VM (no agent snapshot yet) takes
-		// 10–20 s of emulated CPU, more when several start at once on two cores.
-		cfg.Sessions.InitTimeout = 3 * time.Minute
+		cfg.Sessions.InitTimeout = sessionStartWait()
 	}
 	// Servers run side by side in this process: each gets its own egress table, veth
 	// names and /24, and sets up PUBLIC networks on demand instead of keeping a pool.

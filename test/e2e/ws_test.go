@@ -81,7 +81,7 @@ func presignWS(t *testing.T, httpURL string, creds aws.Credentials) string {
 // start of the body.
 func dialWS(t *testing.T, wsURL string, h http.Header) (*websocket.Conn, int, string, http.Header, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), sessionStartWait()) // the handshake may start the session
 	defer cancel()
 	c, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: h})
 	status, body := 0, ""
