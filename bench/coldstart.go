@@ -214,7 +214,7 @@ func coldStart(ctx context.Context, s *suite) error {
 		agentGo: {name: agentGo, argv: []string{s.bins.Agent}},
 		agentPy: pySpec,
 	}
-	warm, reps := s.counts(2, 0), s.counts(20, 1)
+	warm, reps := s.counts(2, 0), s.counts(15, 1)
 	var errs []error
 	for _, agent := range []string{agentGo, agentPy} {
 		var methods []method
@@ -305,7 +305,7 @@ func heavyPython(ctx context.Context, s *suite) error {
 		methods = append(methods, m)
 	}
 	methods = append(methods, baselineCold(baseline{name: "bare process", note: "exec on the host, free loopback port", start: startBare}, spec))
-	samples, err := interleave(ctx, methods, s.counts(1, 0), s.counts(8, 1))
+	samples, err := interleave(ctx, methods, s.counts(1, 0), s.counts(5, 1))
 	s.recordCold("heavy python cold start (pool miss)", agentHeavy, methods, samples)
 	if err != nil {
 		return fmt.Errorf("%s: %w", agentHeavy, err)

@@ -79,7 +79,7 @@ func (s *suite) poolDriver(ctx context.Context, driver string) (err error) {
 	for _, agent := range []string{agentGo, agentPy, agentHeavy} {
 		warm, reps := s.counts(2, 0), s.counts(20, 1)
 		if agent == agentHeavy {
-			warm, reps = s.counts(1, 0), s.counts(8, 1)
+			warm, reps = s.counts(1, 0), s.counts(6, 1)
 		}
 		if capped := s.slowReps(driver, s.counts(5, 1)); capped > 0 {
 			reps = min(reps, capped)
