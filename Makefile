@@ -42,7 +42,7 @@ fuzz: ## run each fuzz target for 20s
 
 check: lint test ## everything CI runs: lint then the full test suite
 
-bench: ## run the benchmark harness (all drivers; 20–30 min with microvm under TCG) into bench/results
+bench: ## run the benchmark harness (all drivers, microvm under TCG included: about 15 min) into bench/results
 	./bench/install-tools.sh
 	$(GO) run ./bench
 

@@ -32,7 +32,7 @@ func (s *suite) creationShape(driver string) (batches, size int, conc []int) {
 // sessions as fast as the workers can, the rate is batch size ÷ wall time, and the sessions
 // are stopped between batches outside the timing.
 func creationRate(ctx context.Context, s *suite) error {
-	return s.eachDriver(func(env *harness.Env) error { return creationOn(ctx, s, env) })
+	return s.eachDriver("creation rate", func(env *harness.Env) error { return creationOn(ctx, s, env) })
 }
 
 // creationOn is the creation-rate scenario on one driver's server.

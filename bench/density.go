@@ -53,7 +53,7 @@ func (s *suite) densityCap(driver string) int {
 // beside it. Other activity on the host shows up in Δused, so the figure is noisy at small
 // counts.
 func density(ctx context.Context, s *suite) error {
-	return s.eachDriver(func(env *harness.Env) error { return densityOn(ctx, s, env) })
+	return s.eachDriver("density", func(env *harness.Env) error { return densityOn(ctx, s, env) })
 }
 
 // densityOn is the density scenario on one driver's server.

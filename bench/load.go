@@ -10,7 +10,7 @@ import (
 // runLoad runs bench/load's scenarios (warm overhead, throughput, streaming, payloads)
 // against every driver's server; they record their results and judge their targets.
 func runLoad(ctx context.Context, s *suite) error {
-	return s.eachDriver(func(env *harness.Env) error {
+	return s.eachDriver("warm overhead", func(env *harness.Env) error {
 		size := load.Full
 		switch {
 		case s.cfg.Short:
