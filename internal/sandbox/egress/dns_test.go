@@ -85,7 +85,7 @@ func TestDNSForwarder_FailsOverAndMatchesIDs(t *testing.T) {
 func TestDNSForwarder_TCP(t *testing.T) {
 	checkLeaks(t)
 	up := newFakeDNS(t)
-	addr, _ := startForwarder(t, up.addr)
+	addr, _ := startForwarder(t, up.Addr)
 	r := resolverAt("tcp", addr)
 	for range 3 {
 		got, err := r.LookupNetIP(t.Context(), "ip4", "b.example.test")
@@ -96,8 +96,8 @@ func TestDNSForwarder_TCP(t *testing.T) {
 			t.Fatalf("lookup = %v", got)
 		}
 	}
-	if up.queries("tcp") < 3 || up.queries("udp") != 0 {
-		t.Fatalf("upstream saw %d TCP and %d UDP queries; want TCP only", up.queries("tcp"), up.queries("udp"))
+	if up.Queries("tcp") < 3 || up.Queries("udp") != 0 {
+		t.Fatalf("upstream saw %d TCP and %d UDP queries; want TCP only", up.Queries("tcp"), up.Queries("udp"))
 	}
 }
 

@@ -160,7 +160,7 @@ func TestManager_Public_DNSForwarder(t *testing.T) {
 	up := newFakeDNS(t)
 	m := newManager(t, egress.Config{PoolSize: -1, Resolvers: []netip.AddrPort{
 		netip.MustParseAddrPort("127.0.0.1:1"), // nothing listens: the forwarder must try the next
-		up.addr,
+		up.Addr,
 	}})
 	n := prepare(t, m, "dns", public)
 	for _, network := range []string{"udp", "tcp"} {
@@ -168,7 +168,7 @@ func TestManager_Public_DNSForwarder(t *testing.T) {
 			r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				return n.NS().Dial(ctx, network, "127.0.0.1:53")
 			}}
-			before := up.queries(network)
+			before := up.Queries(network)
 			got, err := r.LookupNetIP(t.Context(), "ip4", "api.example.test")
 			if err != nil {
 				t.Fatal(err)
@@ -176,7 +176,7 @@ func TestManager_Public_DNSForwarder(t *testing.T) {
 			if len(got) != 1 || got[0] != fakeDNSAnswer {
 				t.Fatalf("lookup = %v, want [%v]", got, fakeDNSAnswer)
 			}
-			if up.queries(network) == before {
+			if up.Queries(network) == before {
 				t.Fatalf("the upstream saw no %s query", network)
 			}
 		})

@@ -4,10 +4,8 @@ package microvm_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -15,8 +13,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/net/dns/dnsmessage"
 
 	"berth.dev/berth/internal/sandbox"
 	"berth.dev/berth/internal/sandbox/egress"
@@ -37,12 +33,12 @@ const otlpAddr = "127.0.0.1:4318"
 func TestDriver_Egress(t *testing.T) {
 	e := setup(t)
 	inet, banner := sandboxtest.InternetHost(t) // skips unless root
-	dns := newTestDNS(t, map[string]netip.Addr{"internet.test.": inet.Addr()})
+	dns := sandboxtest.StartDNS(t, map[string]netip.Addr{"internet.test.": inet.Addr()}, netip.Addr{})
 	m, err := egress.New(t.Context(), egress.Config{
 		Tag:       "mvme",
 		Subnet:    netip.MustParsePrefix("10.237.0.0/24"),
 		PoolSize:  -1,
-		Resolvers: []netip.AddrPort{dns.addr},
+		Resolvers: []netip.AddrPort{dns.Addr},
 		Hosts:     map[string][]netip.Addr{"allowed.test": {inet.Addr()}, "unlisted.test": {inet.Addr()}},
 	}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -72,7 +68,7 @@ func TestDriver_Egress(t *testing.T) {
 				t.Errorf("a PUBLIC sandbox's connection to %s: %s %s, received %q; want the internet host's banner", r.Addr, r.Errno, r.Error, r.Received)
 			}
 		}
-		if dns.queries.Load() == 0 {
+		if dns.Queries("udp") == 0 {
 			t.Error("the test's resolver got no query: the name was not resolved through the session's DNS forwarder")
 		}
 	})
@@ -193,73 +189,4 @@ func probeConnect(t *testing.T, sb sandbox.Sandbox, addrs []string, send string,
 		out[i] = r.Results[0]
 	}
 	return out
-}
-
-// testDNS is an upstream resolver on the host's loopback (UDP) that answers A questions
-// for the names it knows, and nothing else.
-type testDNS struct {
-	addr    netip.AddrPort
-	queries atomic.Int64
-}
-
-func newTestDNS(t *testing.T, names map[string]netip.Addr) *testDNS {
-	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &testDNS{addr: netip.MustParseAddrPort(pc.LocalAddr().String())}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		buf := make([]byte, 65535)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			f.queries.Add(1)
-			if resp, err := dnsAnswer(buf[:n], names); err == nil {
-				_, _ = pc.WriteTo(resp, from)
-			}
-		}
-	})
-	t.Cleanup(func() {
-		_ = pc.Close()
-		wg.Wait()
-	})
-	return f
-}
-
-// dnsAnswer answers query q from names.
-func dnsAnswer(q []byte, names map[string]netip.Addr) ([]byte, error) {
-	var p dnsmessage.Parser
-	h, err := p.Start(q)
-	if err != nil {
-		return nil, err
-	}
-	qs, err := p.AllQuestions()
-	if err != nil || len(qs) == 0 {
-		return nil, errors.Join(errors.New("no question"), err)
-	}
-	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired})
-	if err := b.StartQuestions(); err != nil {
-		return nil, err
-	}
-	for _, qq := range qs {
-		if err := b.Question(qq); err != nil {
-			return nil, err
-		}
-	}
-	if err := b.StartAnswers(); err != nil {
-		return nil, err
-	}
-	for _, qq := range qs {
-		if a, ok := names[strings.ToLower(qq.Name.String())]; ok && qq.Type == dnsmessage.TypeA {
-			rh := dnsmessage.ResourceHeader{Name: qq.Name, Class: dnsmessage.ClassINET, TTL: 60}
-			if err := b.AResource(rh, dnsmessage.AResource{A: a.As4()}); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return b.Finish()
 }
