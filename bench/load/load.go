@@ -41,6 +41,17 @@ const (
 	Smoke
 )
 
+func (s Size) String() string {
+	switch s {
+	case Reduced:
+		return "reduced"
+	case Smoke:
+		return "smoke"
+	default:
+		return "full"
+	}
+}
+
 // Run measures the load scenarios against the server in env — warm overhead and throughput,
 // streaming, payloads — and adds their results and targets to r. Each compares Berth with
 // the same agent binary (env.Bins.Agent) started as a bare process on a loopback port, with
@@ -62,11 +73,11 @@ func Run(ctx context.Context, env *harness.Env, r *stats.Report, size Size) erro
 	defer agent.Stop()
 	s := &suite{
 		baseURL: env.BaseURL, arn: arn, creds: env.Creds, agentAddr: agent.Addr, agentPID: agent.PID(),
-		serverPID: env.ServerPID, session: harness.NewSessionID(), short: size == Smoke, reduced: size == Reduced, driver: env.Driver,
+		serverPID: env.ServerPID, session: harness.NewSessionID(), size: size, driver: env.Driver,
 	}
 	var errs []error
 	for _, sc := range scenarios {
-		logger.InfoContext(ctx, "load scenario", "scenario", sc.name, "short", s.short, "reduced", s.reduced)
+		logger.InfoContext(ctx, "load scenario", "scenario", sc.name, "size", s.size)
 		if err := sc.run(s, ctx, r); err != nil {
 			err = fmt.Errorf("load scenario %s: %w", sc.name, err)
 			logger.WarnContext(ctx, "load scenario failed", "scenario", sc.name, "err", err)

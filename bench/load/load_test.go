@@ -108,7 +108,10 @@ func TestSuite_Judge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &stats.Report{}
-			s := &suite{short: tt.short, driver: "process"}
+			s := &suite{driver: "process"}
+			if tt.short {
+				s.size = Smoke
+			}
 			s.judge(r, "warm overhead", "goal", "1 ms", tt.met, tt.note)
 			want := []stats.Target{{Name: "warm overhead (process driver)", Goal: "goal", Measured: "1 ms", Met: tt.wantMet, Note: tt.wantNote}}
 			if diff := cmp.Diff(want, r.Targets); diff != "" {

@@ -27,10 +27,10 @@ type payloadCase struct {
 }
 
 func (s *suite) payloadCases() []payloadCase {
-	if s.short {
+	if s.size == Smoke {
 		return []payloadCase{{"1 MB", 1_000_000, 3}, {"10 MB", 10_000_000, 1}, {"100 MB", 100_000_000, 1}}
 	}
-	if s.reduced {
+	if s.size == Reduced {
 		return []payloadCase{{"1 MB", 1_000_000, 5}, {"10 MB", 10_000_000, 3}, {"100 MB", 100_000_000, 2}}
 	}
 	return []payloadCase{{"1 MB", 1_000_000, 20}, {"10 MB", 10_000_000, 10}, {"100 MB", 100_000_000, 5}}

@@ -92,10 +92,10 @@ func burst(ctx context.Context, e *endpoint, n int) (time.Duration, error) {
 // directly, alternating the two request by request.
 func (s *suite) streaming(ctx context.Context, r *stats.Report) error {
 	reps, events, bursts := 100, 20000, 5
-	switch {
-	case s.short:
+	switch s.size {
+	case Smoke:
 		reps, events, bursts = 5, 2000, 1
-	case s.reduced:
+	case Reduced:
 		reps, events, bursts = 30, 5000, 2
 	}
 	berth, direct := s.pair(1)

@@ -20,8 +20,7 @@ type suite struct {
 	agentPID  int
 	serverPID int
 	session   string
-	short     bool    // Smoke
-	reduced   bool    // Reduced
+	size      Size
 	driver    string  // the server's sandbox driver, for labels
 	warmAdded float64 // p50 ms Berth adds to a warm invoke, once the warm scenario ran
 }
@@ -48,7 +47,7 @@ func (s *suite) label(name string) string {
 // judge records a target of this driver's server (its name gets the driver); a short run
 // records the figure but judges nothing on speed.
 func (s *suite) judge(r *stats.Report, name, goal, measured string, met bool, note string) {
-	if s.short {
+	if s.size == Smoke {
 		if note != "" {
 			note = "; " + note
 		}

@@ -25,7 +25,7 @@ type warmPlan struct {
 }
 
 func (s *suite) warmPlans() []warmPlan {
-	if s.short {
+	if s.size == Smoke {
 		return []warmPlan{{workers: 1, rounds: 1, requests: 30}, {workers: 32, rounds: 1, requests: 32 * 5}}
 	}
 	return []warmPlan{{workers: 1, rounds: 2, duration: 2 * time.Second}, {workers: 32, rounds: 2, duration: 3 * time.Second}}
