@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -66,7 +65,7 @@ func exampleHelloPython(t *testing.T, ts *testServer) {
 // exampleHelloNode: a Node.js code zip with no npm dependencies; its per-process counter
 // shows the session's calls share one sandbox and another session gets its own.
 func exampleHelloNode(t *testing.T, ts *testServer) {
-	if os.Getenv("BERTH_TEST_SANDBOX") == "microvm" {
+	if driverName() == "microvm" {
 		t.Skip("the microvm driver's base root filesystem for code zips has no Node.js (internal/sandbox/microvm/doc.go); Node agents run there as images")
 	}
 	rt := ts.cliDeploy(t, "ex_hello_node", "--dir", examplesDir+"/hello-node", "--runtime", "NODE_22", "--entrypoint", "main.js")

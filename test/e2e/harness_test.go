@@ -32,15 +32,20 @@ import (
 	"berth.dev/berth/test/testserver"
 )
 
-// sandboxDriver is the driver every e2e server uses: BERTH_TEST_SANDBOX, or linuxns, the
+// driverName is the driver every e2e server uses: BERTH_TEST_SANDBOX, or linuxns, the
 // default isolation of a host without KVM. With BERTH_TEST_SANDBOX=process the suite runs
 // on the development driver.
+func driverName() string {
+	if name := os.Getenv("BERTH_TEST_SANDBOX"); name != "" {
+		return name
+	}
+	return "linuxns"
+}
+
+// sandboxDriver returns driverName, skipping the test where that driver cannot run.
 func sandboxDriver(t *testing.T) string {
 	t.Helper()
-	name := os.Getenv("BERTH_TEST_SANDBOX")
-	if name == "" {
-		name = "linuxns"
-	}
+	name := driverName()
 	data := t.TempDir()
 	linkMicroVM(t, name, data)
 	d, err := sandbox.New(name, sandbox.Options{StateDir: data + "/sandboxes", AllowTCG: true})
@@ -58,7 +63,7 @@ func sandboxDriver(t *testing.T) string {
 // there a Python agent's first start in a fresh VM (no agent snapshot yet) takes 10–20 s
 // of CPU, more when several start at once on two cores.
 func sessionStartWait() time.Duration {
-	if os.Getenv("BERTH_TEST_SANDBOX") == "microvm" {
+	if driverName() == "microvm" {
 		return 3 * time.Minute
 	}
 	return 30 * time.Second
