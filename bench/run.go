@@ -333,7 +333,7 @@ func (s *suite) baselinePython(ctx context.Context) (string, error) {
 func (s *suite) eachDriver(scenario string, f func(env *harness.Env) error) error {
 	var errs []error
 	for _, env := range s.envs {
-		if env.Driver == "process" && len(s.envs) > 1 {
+		if s.sitsOut(env.Driver) {
 			s.report.Add(stats.Result{Scenario: scenario, Case: berthMethodName(env.Driver) + ": not measured",
 				Note: "the unisolated development driver is measured here only when it runs alone (-drivers process)"})
 			continue
@@ -344,6 +344,10 @@ func (s *suite) eachDriver(scenario string, f func(env *harness.Env) error) erro
 	}
 	return errors.Join(errs...)
 }
+
+// sitsOut reports whether eachDriver leaves driver out: the process driver beside an
+// isolating one.
+func (s *suite) sitsOut(driver string) bool { return driver == "process" && len(s.envs) > 1 }
 
 // counts picks the full or the short figure.
 func (s *suite) counts(full, short int) int {

@@ -290,8 +290,8 @@ func (j judges) density() {
 // creation judges sessions created per second on pool misses, per driver.
 func (j judges) creation() {
 	for _, env := range j.s.envs {
-		if env.Driver == "process" && len(j.s.envs) > 1 {
-			continue // not measured beside isolating drivers (suite.eachDriver)
+		if j.s.sitsOut(env.Driver) {
+			continue // not measured (suite.eachDriver)
 		}
 		name := "sessions created per second on pool misses (" + env.Driver + " driver)"
 		byC, ok := j.f.creation[env.Driver]
